@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "firehose-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "firehose", targets: ["firehose"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian; the shims include system headers first (see the module maps).
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent_pthreads",
+            providers: [.apt(["libevent-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHTTPParser",
+            providers: [.apt(["libhttp-parser-dev"])]
+        ),
+        // Pure protocol logic: no I/O, no C, fully unit-tested.
+        .target(name: "FirehoseCore"),
+        // The libevent server: I/O layer, transports, backends.
+        .target(
+            name: "FirehoseServer",
+            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser"]
+        ),
+        // Blocking HTTP client pieces for the command-line clients and the tests.
+        .target(name: "FirehoseClient", dependencies: ["FirehoseCore"]),
+        .executableTarget(
+            name: "firehose",
+            dependencies: [
+                "FirehoseServer",
+                "FirehoseClient",
+                "FirehoseCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
+        .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

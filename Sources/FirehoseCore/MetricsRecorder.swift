@@ -1,0 +1,110 @@
+/// The counters behind `/metrics@firehose`, in the reference's shape: a JSON array of time buckets
+/// (`interval` seconds each, the last `keep` of them), each with global counters plus
+/// `active_channels`, and per-channel counters.
+///
+/// Memory is bounded: old buckets are dropped, and a bucket tracks at most `channelLimit`
+/// channels individually (further channels still count globally).
+public final class MetricsRecorder {
+    public enum Counter: String, CaseIterable, Sendable {
+        case published
+        case totalSize = "total_size"
+        case subscribed
+        case subscribedMultiplexedLongPolling = "subscribed_multiplexed_long_polling"
+        case subscribedWebSocket = "subscribed_ws"
+        case subscribedMultiplexedWebSocket = "subscribed_multiplexed_ws"
+        case subscribedMultiplexedWebSocketDynamic = "subscribed_multiplexed_ws_dynamic"
+        case duplicateMultiplexSubscription = "duplicate_multiplex_subscription"
+        case timeouts
+        case errors
+        case connectionsOpened = "connections_opened"
+        case connectionsClosed = "connections_closed"
+    }
+
+    private final class Bucket {
+        let time: Int
+        var global: [(Counter, Int)] = []
+        var channelOrder: [String] = []
+        var channels: [String: [(Counter, Int)]] = [:]
+
+        init(time: Int) { self.time = time }
+    }
+
+    public let interval: Int
+    public let keep: Int
+    public let channelLimit: Int
+    private var buckets: [Bucket] = []
+
+    public init(interval: Int = 10, keep: Int = 3, channelLimit: Int = 10_000) {
+        self.interval = max(1, interval)
+        self.keep = max(1, keep)
+        self.channelLimit = channelLimit
+    }
+
+    /// Adds `amount` to `counter`, globally and (when given) for `channel`. `totalSize` is kept
+    /// per channel only, as in the reference.
+    public func record(_ counter: Counter, channel: String? = nil, amount: Int = 1, now: Int) {
+        let bucket = current(now)
+        if counter != .totalSize { Self.add(amount, to: counter, in: &bucket.global) }
+        guard let channel else { return }
+        if bucket.channels[channel] == nil {
+            guard bucket.channelOrder.count < channelLimit else { return }
+            bucket.channelOrder.append(channel)
+            bucket.channels[channel] = []
+        }
+        Self.add(amount, to: counter, in: &bucket.channels[channel]!)
+    }
+
+    /// The JSON document, oldest bucket first.
+    public func encoded(now: Int) -> [UInt8] {
+        _ = current(now)
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("[")
+        for (i, bucket) in buckets.enumerated() {
+            if i > 0 { writer.raw(",") }
+            writer.raw("{\"time\":")
+            writer.integer(bucket.time)
+            writer.raw(",\"global\":{")
+            for (counter, value) in bucket.global {
+                writer.string(counter.rawValue)
+                writer.raw(":")
+                writer.integer(value)
+                writer.raw(",")
+            }
+            writer.raw("\"active_channels\":")
+            writer.integer(bucket.channelOrder.count)
+            writer.raw("},\"channels\":{")
+            for (j, name) in bucket.channelOrder.enumerated() {
+                if j > 0 { writer.raw(",") }
+                writer.string(name)
+                writer.raw(":{")
+                for (k, (counter, value)) in bucket.channels[name, default: []].enumerated() {
+                    if k > 0 { writer.raw(",") }
+                    writer.string(counter.rawValue)
+                    writer.raw(":")
+                    writer.integer(value)
+                }
+                writer.raw("}")
+            }
+            writer.raw("}}")
+        }
+        writer.raw("]")
+        return writer.bytes
+    }
+
+    private func current(_ now: Int) -> Bucket {
+        let time = now - ((now % interval) + interval) % interval
+        if let last = buckets.last, last.time == time { return last }
+        let bucket = Bucket(time: time)
+        buckets.append(bucket)
+        if buckets.count > keep { buckets.removeFirst(buckets.count - keep) }
+        return bucket
+    }
+
+    private static func add(_ amount: Int, to counter: Counter, in list: inout [(Counter, Int)]) {
+        if let index = list.firstIndex(where: { $0.0 == counter }) {
+            list[index].1 += amount
+        } else {
+            list.append((counter, amount))
+        }
+    }
+}

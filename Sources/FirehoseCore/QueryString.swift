@@ -1,0 +1,52 @@
+/// `application/x-www-form-urlencoded` query parsing as Rack does it: pairs split on `&`, names
+/// and values percent-decoded with `+` as space. Invalid escapes are kept literally.
+public enum QueryString {
+    /// The value of the last occurrence of `name` (Rack: the last one wins), or `nil`.
+    public static func value<C: Collection>(of name: String, in query: C) -> [UInt8]? where C.Element == UInt8 {
+        let wanted = Array(name.utf8)
+        var result: [UInt8]?
+        for pair in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "="))
+            let rawName = equals.map { pair[pair.startIndex..<$0] } ?? pair[...]
+            guard percentDecode(rawName) == wanted else { continue }
+            result = equals.map { percentDecode(pair[pair.index(after: $0)...]) } ?? []
+        }
+        return result
+    }
+
+    public static func percentDecode<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                let first = bytes.index(after: index)
+                if first != bytes.endIndex, let high = hexValue(bytes[first]) {
+                    let second = bytes.index(after: first)
+                    if second != bytes.endIndex, let low = hexValue(bytes[second]) {
+                        out.append(high << 4 | low)
+                        index = bytes.index(after: second)
+                        continue
+                    }
+                }
+                out.append(byte)
+            } else {
+                out.append(byte)
+            }
+            index = bytes.index(after: index)
+        }
+        return out
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

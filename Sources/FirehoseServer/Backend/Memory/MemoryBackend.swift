@@ -1,0 +1,90 @@
+import FirehoseCore
+
+/// The single-node backend: every channel lives in this process. Loop thread only.
+///
+/// Channels expire `ttl` seconds after their last publish (then the next publish starts again at
+/// sequence 1, as with Redis key expiry), and a channel with no data and no subscriber is freed at
+/// once, so one-off channels cost nothing after they are done.
+final class MemoryBackend: ChannelBackend {
+    let name = "memory"
+    private let loop: EventLoop
+    private let logger: Logger
+    private var channels: [String: MemoryChannel] = [:]
+    private var expiries = ExpiryHeap()
+    private var sweepTimer: LoopTimer!
+    /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
+    private let sweepInterval: Double = 1
+
+    init(loop: EventLoop, logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+        sweepTimer = LoopTimer(loop: loop) { [unowned self] in self.sweep() }
+    }
+
+    var channelCount: Int { channels.count }
+
+    func publish(channel name: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
+        let now = EventLoop.now()
+        let channel = lookup(name, now: now)
+        let message = channel.append(body: body, bufferSize: options.bufferSize)
+        if options.persist {
+            channel.expiresAt = nil
+            expiries.remove(channel)
+        } else {
+            channel.expiresAt = now + Double(options.ttl)
+            expiries.update(channel)
+            if !sweepTimer.isPending { sweepTimer.schedule(after: sweepInterval) }
+        }
+        channel.deliver(message)
+        if !options.persist, options.ttl <= 0 {
+            // max-age=0: Redis deletes both keys at once; the message was still delivered live.
+            expire(channel)
+        }
+        completion(.accepted(sequence: message.sequence))
+    }
+
+    func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
+        let channel = lookup(name, now: EventLoop.now())
+        let handle = channel.subscribe(lastSequence: lastSequence, subscriber: subscriber)
+        if handle == nil { releaseIfDisposable(channel) }
+        return handle
+    }
+
+    func ping(_ completion: @escaping (Bool) -> Void) {
+        completion(true)
+    }
+
+    func releaseIfDisposable(_ channel: MemoryChannel) {
+        guard channel.isDisposable, channels[channel.name] === channel else { return }
+        expiries.remove(channel)
+        channels.removeValue(forKey: channel.name)
+    }
+
+    /// The channel, created if needed, with its data cleared if it has expired.
+    private func lookup(_ name: String, now: Double) -> MemoryChannel {
+        if let channel = channels[name] {
+            if let expiresAt = channel.expiresAt, expiresAt <= now { expire(channel, keep: true) }
+            return channel
+        }
+        let channel = MemoryChannel(name: name, backend: self)
+        channels[name] = channel
+        return channel
+    }
+
+    private func expire(_ channel: MemoryChannel, keep: Bool = false) {
+        channel.clearData()
+        expiries.remove(channel)
+        if !keep { releaseIfDisposable(channel) }
+    }
+
+    private func sweep() {
+        let now = EventLoop.now()
+        var expired = 0
+        while let channel = expiries.first, let expiresAt = channel.expiresAt, expiresAt <= now {
+            expire(channel)
+            expired += 1
+        }
+        if expired > 0 { logger.debug("expired \(expired) channel(s); \(channels.count) left") }
+        if !expiries.isEmpty { sweepTimer.schedule(after: sweepInterval) }
+    }
+}

@@ -1,0 +1,250 @@
+import CLibevent
+import FirehoseCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request that has been accepted but not yet answered: a held long-poll, or a publish waiting
+/// for its backend. The connection owns it until it answers or the connection goes away.
+protocol PendingResponse: AnyObject {
+    /// The client went away (or the server is closing it): stop waiting, release everything, and
+    /// never touch the connection again.
+    func cancel()
+    /// The hold's deadline passed (only for holds given a timeout queue).
+    func timedOut()
+}
+
+/// One client TCP connection speaking HTTP/1.x: reads requests in order with keep-alive and
+/// pipelining, answers each exactly once, holds long-polls without a timer of their own, and closes
+/// idle or misbehaving clients. Loop thread only. Keeps itself alive while its socket is open.
+final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWork {
+    unowned let context: ServerContext
+    private(set) var bev: OpaquePointer?
+    private let parser: HTTPRequestParser
+    private var pending: PendingResponse?
+    /// Whether the request being answered lets the connection stay open afterwards.
+    private var keepAliveAfterResponse = true
+    private var closeWhenFlushed = false
+    private var outputBlocked = false
+    private var isProcessing = false
+
+    init(context: ServerContext, bev: OpaquePointer) {
+        self.context = context
+        self.bev = bev
+        parser = HTTPRequestParser(maxHeaderBytes: context.configuration.maxHeaderBytes,
+                                   maxBodyBytes: context.configuration.maxBodyBytes)
+        super.init()
+        parser.delegate = self
+    }
+
+    /// Starts reading. From here until `close`, the connection retains itself.
+    func start() {
+        guard let bev else { return }
+        _ = Unmanaged.passRetained(self)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        bufferevent_setcb(bev, { _, context in
+            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().readable()
+        }, { _, context in
+            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().drained()
+        }, { _, events, context in
+            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().event(events)
+        }, me)
+        // Bounded input: a client cannot make us buffer more than this ahead of the parser.
+        bufferevent_setwatermark(bev, Int16(EV_READ), 0, context.configuration.readHighWatermark)
+        bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
+        context.idleQueue.schedule(self)
+    }
+
+    // MARK: answering
+
+    /// Answers the request in flight. Valid once per request, synchronously from a handler or
+    /// later from a `PendingResponse`.
+    func respond(_ status: HTTPStatus, headers: [(String, String)] = [], body: [UInt8] = []) {
+        guard let bev else { return }
+        let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
+        let output = bufferevent_get_output(bev)
+        add(head.encoded(), to: output)
+        add(body, to: output)
+        responseWritten()
+    }
+
+    /// Answers with a shared, pre-encoded body (a message frame): queued by reference, not copied,
+    /// when it is large enough for that to pay off.
+    func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
+        guard let bev else { return }
+        let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
+        let output = bufferevent_get_output(bev)
+        add(head.encoded(), to: output)
+        if body.count < 4096 {
+            evbuffer_add(output, body.pointer, body.count)
+        } else {
+            let retained = Unmanaged.passRetained(body).toOpaque()
+            evbuffer_add_reference(output, body.pointer, body.count, { _, _, extra in
+                Unmanaged<SharedBytes>.fromOpaque(extra!).release()
+            }, retained)
+        }
+        responseWritten()
+    }
+
+    /// Parks the request in flight until `pending` answers it with `respond`. With a `timeout`
+    /// queue, `pending.timedOut()` runs when its deadline passes.
+    func hold(_ pending: PendingResponse, timeout: DeadlineQueue?) {
+        self.pending = pending
+        if let timeout { timeout.schedule(self) } else { cancelDeadline() }
+    }
+
+    var isOpen: Bool { bev != nil }
+
+    private func add(_ bytes: [UInt8], to output: OpaquePointer?) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
+    }
+
+    private func responseWritten() {
+        pending = nil
+        guard let bev else { return }
+        if !keepAliveAfterResponse {
+            closeWhenFlushed = true
+            bufferevent_disable(bev, Int16(EV_READ))
+        } else {
+            context.idleQueue.schedule(self)
+        }
+        if evbuffer_get_length(bufferevent_get_output(bev)) > context.configuration.writeHighWatermark {
+            outputBlocked = true  // a pipelining client that does not read: stop reading its requests
+        }
+        // A held request answered from a delivery: resume parsing later, not inside the publish.
+        if !isProcessing { context.loop.defer(self) }
+    }
+
+    func runDeferred() { processInput() }
+
+    // MARK: reading
+
+    private func readable() {
+        if pending == nil { context.idleQueue.schedule(self) }
+        processInput()
+    }
+
+    private func processInput() {
+        guard let bev, !isProcessing else { return }
+        isProcessing = true
+        defer { isProcessing = false }
+        let input = bufferevent_get_input(bev)
+        while self.bev != nil, pending == nil, !closeWhenFlushed, !outputBlocked {
+            var chunk = iovec()
+            guard evbuffer_peek(input, -1, nil, &chunk, 1) > 0, chunk.iov_len > 0 else { break }
+            let outcome = parser.execute(UnsafeRawBufferPointer(start: chunk.iov_base, count: chunk.iov_len))
+            switch outcome {
+            case let .needMore(consumed):
+                if consumed > 0 {
+                    evbuffer_drain(input, consumed)
+                } else {
+                    // The request line's first token straddles two chunks: join a little and retry.
+                    let total = evbuffer_get_length(input)
+                    guard total > chunk.iov_len else { return }
+                    evbuffer_pullup(input, min(total, 64))
+                    if evbuffer_get_length(input) <= chunk.iov_len { return }
+                }
+            case let .complete(consumed):
+                evbuffer_drain(input, consumed)
+                let request = parser.takeRequest()
+                keepAliveAfterResponse = request.keepAlive
+                context.router.route(request, on: self)
+            case let .failed(status, reason):
+                reject(status, reason: reason)
+                return
+            }
+        }
+    }
+
+    /// Answers a request that could not be parsed, then closes: after a framing error the rest of
+    /// the stream cannot be trusted.
+    private func reject(_ code: HTTPStatusCode, reason: String) {
+        context.logger.info("\(peerDescription): \(reason); closing")
+        keepAliveAfterResponse = false
+        let status: HTTPStatus = switch code {
+        case .payloadTooLarge: .payloadTooLarge
+        case .headersTooLarge: .headersTooLarge
+        case .badRequest: .badRequest
+        }
+        let body: String = switch code {
+        case .payloadTooLarge: "Request body too large (limit \(context.configuration.maxBodyBytes) bytes)"
+        case .headersTooLarge: "Request headers too large (limit \(context.configuration.maxHeaderBytes) bytes)"
+        case .badRequest: "Bad Request"
+        }
+        respond(status, headers: [("Content-Type", "text/plain")], body: Array(body.utf8))
+    }
+
+    func requestHeadersComplete(_ request: HTTPRequest) -> HeadersVerdict {
+        // Expect: 100-continue from an HTTP/1.1 client: invite the body now rather than make the
+        // client wait a second for nothing (the body size was already checked against the limit).
+        if request.versionMajor == 1, request.versionMinor >= 1,
+           let expect = request.value(.expect), expect.lowercased() == "100-continue", let bev {
+            add(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: bufferevent_get_output(bev))
+        }
+        return .proceed
+    }
+
+    // MARK: writing and closing
+
+    private func drained() {
+        if closeWhenFlushed {
+            close()
+        } else if outputBlocked {
+            outputBlocked = false
+            processInput()
+        }
+    }
+
+    private func event(_ events: Int16) {
+        if events & Int16(BEV_EVENT_ERROR) != 0 {
+            context.logger.debug("\(peerDescription): socket error \(errno); closing")
+            close()
+        } else if events & Int16(BEV_EVENT_EOF) != 0 {
+            // The client closed (or half-closed) its side. A waiting request is abandoned at once;
+            // answers already queued are still delivered before the socket closes.
+            if pending != nil || bev.map({ evbuffer_get_length(bufferevent_get_output($0)) }) == 0 {
+                close()
+            } else {
+                closeWhenFlushed = true
+            }
+        }
+    }
+
+    override func deadlineExpired() {
+        if let pending {
+            pending.timedOut()
+        } else {
+            context.logger.debug("\(peerDescription): idle for \(context.configuration.idleTimeout) s; closing")
+            close()
+        }
+    }
+
+    /// Closes the socket now, cancelling whatever the connection was waiting for.
+    func close() {
+        guard let bev else { return }
+        cancelDeadline()
+        let abandoned = pending
+        pending = nil
+        abandoned?.cancel()
+        self.bev = nil
+        bufferevent_free(bev)
+        context.connectionClosed()
+        Unmanaged.passUnretained(self).release()
+    }
+
+    /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket).
+    func detach() -> OpaquePointer? {
+        guard let bev else { return nil }
+        cancelDeadline()
+        self.bev = nil
+        bufferevent_setcb(bev, nil, nil, nil, nil)
+        Unmanaged.passUnretained(self).release()
+        return bev
+    }
+
+    var peerDescription: String {
+        guard let bev else { return "closed connection" }
+        return SocketAddress.peer(of: bufferevent_getfd(bev))
+    }
+}

@@ -1,0 +1,35 @@
+import FirehoseCore
+
+/// What every connection and transport shares: the loop, the settings, the backend, the timers.
+/// Loop thread only.
+final class ServerContext {
+    let loop: EventLoop
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let backend: ChannelBackend
+    let metrics: MetricsRecorder
+    /// Connections with no request in progress, closed after `idleTimeout`.
+    let idleQueue: DeadlineQueue
+    /// Held long-polls, answered 204 after `longPollTimeout`.
+    let longPollQueue: DeadlineQueue
+    private(set) var router: RequestRouter!
+    private(set) var openConnections = 0
+
+    init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.backend = backend
+        metrics = MetricsRecorder(interval: configuration.metricsInterval)
+        idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
+        longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
+        router = RequestRouter(context: self)
+    }
+
+    func connectionOpened() { openConnections += 1 }
+    func connectionClosed() { openConnections -= 1 }
+
+    func record(_ counter: MetricsRecorder.Counter, channel: String? = nil, amount: Int = 1) {
+        metrics.record(counter, channel: channel, amount: amount, now: EventLoop.unixTime())
+    }
+}

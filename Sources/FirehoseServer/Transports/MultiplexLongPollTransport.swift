@@ -1,0 +1,41 @@
+import FirehoseCore
+
+/// Multiplexed long-poll on any path containing `channels@firehose`: `GET ?subscribe=/a!1,/b!2`
+/// or `POST` with a JSON body. Unlike the reference, which writes one response per channel on
+/// the same connection (corrupting keep-alive), it answers exactly once per request.
+struct MultiplexLongPollTransport {
+    unowned let context: ServerContext
+
+    func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
+        let cors = HTTPReplies.cors(request)
+        let subscriptions: [MultiplexSubscription]
+        do throws(MultiplexSubscription.Failure) {
+            switch request.method {
+            case "GET":
+                subscriptions = try MultiplexSubscription.parseQuery(QueryString.value(of: "subscribe", in: request.query) ?? [])
+            case "POST":
+                subscriptions = try MultiplexSubscription.parseBody(request.body)
+            default:
+                context.router.methodNotAllowed(request, on: connection)
+                return
+            }
+        } catch {
+            let body: [UInt8]
+            switch error {
+            case .nothingToSubscribe: body = HTTPReplies.subscriptionFailed(HTTPReplies.nothingToSubscribeReason)
+            case .negativeSequence: body = HTTPReplies.negativeSequenceBody
+            case let .invalid(reason): body = HTTPReplies.subscriptionFailed(reason)
+            }
+            context.logger.debug("multiplexed \(request.method) refused: \(String(decoding: body, as: UTF8.self))")
+            connection.respond(.badRequest, headers: cors, body: body)
+            return
+        }
+        for subscription in subscriptions {
+            context.record(.subscribed, channel: subscription.channel)
+            context.record(.subscribedMultiplexedLongPolling, channel: subscription.channel)
+        }
+        let poll = LongPollRequest(connection: connection, context: context, cors: cors)
+        connection.hold(poll, timeout: context.longPollQueue)
+        poll.subscribe(subscriptions.map { ($0.channel, $0.lastSequence) }, multiplexed: true)
+    }
+}

@@ -1,0 +1,47 @@
+import FirehoseCore
+
+/// `PUT /<channel>`: stores the body as the channel's next message and answers 202 once the
+/// backend has stored it (503 if it cannot). Bodies must be UTF-8: they are sent inside JSON.
+struct PublishHandler {
+    unowned let context: ServerContext
+
+    func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
+        guard let channel = HTTPReplies.channel(of: request) else {
+            HTTPReplies.invalidChannel(request, on: connection, context: context)
+            return
+        }
+        guard UTF8Validation.isValid(request.body) else {
+            context.logger.info("\(connection.peerDescription): PUT \(channel) refused: body is not valid UTF-8")
+            context.record(.errors)
+            connection.respond(.badRequest, headers: HTTPReplies.textPlain,
+                               body: Array("The message body is not valid UTF-8. Firehose messages are UTF-8 text.".utf8))
+            return
+        }
+        let configuration = context.configuration
+        let options = PublishOptions(header: { name in HTTPRequest.Header.named(Array(name.utf8)).flatMap { request.value($0) } },
+                                     defaultBufferSize: configuration.defaultBufferSize,
+                                     bufferSizeLimit: configuration.maxBufferSize)
+        if options.deprecated {
+            context.logger.info("deprecated publish to \(channel) (X-Firehose-Deprecated: true)")
+        }
+        let pending = PendingCompletion()
+        connection.hold(pending, timeout: nil)
+        let context = self.context
+        let size = request.body.count
+        context.backend.publish(channel: channel, body: request.body, options: options) { [weak connection] outcome in
+            switch outcome {
+            case let .accepted(sequence):
+                context.record(.published, channel: channel)
+                context.record(.totalSize, channel: channel, amount: size)
+                context.logger.debug("published \(channel) #\(sequence) (\(size) bytes)")
+                guard !pending.cancelled, let connection else { return }
+                connection.respond(.accepted, headers: HTTPReplies.textPlain)
+            case let .unavailable(reason):
+                context.logger.warn("publish to \(channel) failed: \(reason)")
+                context.record(.errors)
+                guard !pending.cancelled, let connection else { return }
+                connection.respond(.serviceUnavailable, headers: HTTPReplies.textPlain, body: Array("\(reason)\n".utf8))
+            }
+        }
+    }
+}
