@@ -118,12 +118,28 @@ public final class HTTPClientConnection {
         return response
     }
 
-    /// Whether the server has closed the connection (waits up to `seconds` for EOF or data).
-    public func isClosedByPeer(within seconds: Double) -> Bool {
+    public enum PeerEvent: Equatable, Sendable {
+        /// The server closed (or reset) the connection.
+        case closed
+        /// More bytes arrived.
+        case data
+        /// Nothing happened in the time given.
+        case silent
+    }
+
+    /// Waits up to `seconds` for the server to send something or close.
+    public func nextEvent(within seconds: Double) -> PeerEvent {
+        if !buffer.isEmpty { return .data }
         setTimeout(seconds)
         defer { setTimeout(30) }
-        do { try fill() } catch { return true }
-        return false
+        do {
+            try fill()
+            return .data
+        } catch .timeout {
+            return .silent
+        } catch {
+            return .closed
+        }
     }
 
     private func readUntilHeadEnd() throws(Failure) -> Int {

@@ -9,7 +9,7 @@ import Glibc
 public final class FirehoseServer {
     public let configuration: ServerConfiguration
     public let loop: EventLoop
-    private let context: ServerContext
+    let context: ServerContext
     private var listener: OpaquePointer?
     private var acceptRetry: LoopTimer?
     fileprivate var signalEvents: [OpaquePointer?] = []

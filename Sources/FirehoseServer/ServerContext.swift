@@ -12,6 +12,8 @@ final class ServerContext {
     let idleQueue: DeadlineQueue
     /// Held long-polls, answered 204 after `longPollTimeout`.
     let longPollQueue: DeadlineQueue
+    /// Connections closing after a refused request, discarding input for a moment (see `HTTPConnection`).
+    let lingerQueue: DeadlineQueue
     private(set) var router: RequestRouter!
     private(set) var openConnections = 0
 
@@ -23,6 +25,7 @@ final class ServerContext {
         metrics = MetricsRecorder(interval: configuration.metricsInterval)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
+        lingerQueue = DeadlineQueue(loop: loop, duration: 2)
         router = RequestRouter(context: self)
     }
 

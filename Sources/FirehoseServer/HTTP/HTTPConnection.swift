@@ -25,6 +25,10 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     /// Whether the request being answered lets the connection stay open afterwards.
     private var keepAliveAfterResponse = true
     private var closeWhenFlushed = false
+    /// After refusing a request, the client may still be sending it: keep reading (and discarding)
+    /// for a moment after our answer so that closing does not reset the socket and lose the answer.
+    private var lingerAfterFlush = false
+    private var lingering = false
     private var outputBlocked = false
     private var isProcessing = false
 
@@ -121,6 +125,10 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     // MARK: reading
 
     private func readable() {
+        if lingering {
+            if let bev { evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev))) }
+            return
+        }
         if pending == nil { context.idleQueue.schedule(self) }
         processInput()
     }
@@ -162,6 +170,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private func reject(_ code: HTTPStatusCode, reason: String) {
         context.logger.info("\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
+        lingerAfterFlush = true
         let status: HTTPStatus = switch code {
         case .payloadTooLarge: .payloadTooLarge
         case .headersTooLarge: .headersTooLarge
@@ -188,8 +197,15 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     // MARK: writing and closing
 
     private func drained() {
-        if closeWhenFlushed {
-            close()
+        if closeWhenFlushed, lingerAfterFlush, !lingering, let bev {
+            // Half-close: the client reads our answer to the end, then closes; we discard what it
+            // still sends until then, for at most the linger time.
+            lingering = true
+            shutdown(bufferevent_getfd(bev), Int32(SHUT_WR))
+            bufferevent_enable(bev, Int16(EV_READ))
+            context.lingerQueue.schedule(self)
+        } else if closeWhenFlushed {
+            if !lingering { close() }
         } else if outputBlocked {
             outputBlocked = false
             processInput()
@@ -199,6 +215,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private func event(_ events: Int16) {
         if events & Int16(BEV_EVENT_ERROR) != 0 {
             context.logger.debug("\(peerDescription): socket error \(errno); closing")
+            close()
+        } else if events & Int16(BEV_EVENT_EOF) != 0, lingering {
             close()
         } else if events & Int16(BEV_EVENT_EOF) != 0 {
             // The client closed (or half-closed) its side. A waiting request is abandoned at once;
@@ -212,7 +230,9 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     }
 
     override func deadlineExpired() {
-        if let pending {
+        if lingering {
+            close()
+        } else if let pending {
             pending.timedOut()
         } else {
             context.logger.debug("\(peerDescription): idle for \(context.configuration.idleTimeout) s; closing")

@@ -1,0 +1,46 @@
+# Everything a new machine needs is installed by the targets themselves (Debian, root or sudo).
+SWIFT        ?= swift
+APT_PACKAGES := libevent-dev libhttp-parser-dev pkg-config python3
+URL          ?= http://127.0.0.1:7474
+PORT         ?= 7474
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build release run test unit-test compat compat-local clean
+
+all: build
+
+## deps: install the system libraries and the test runner if they are missing
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## run: the server on :7474 (PORT) with the in-memory backend
+run: release
+	.build/release/firehose server --port $(PORT)
+
+## test: unit and integration tests, then the compat suite against a freshly started server
+test: unit-test compat-local
+
+unit-test: build
+	$(SWIFT) test
+
+## compat-local: start the debug binary on a free port and run the whole compat suite against it
+compat-local: build
+	compat/run-local.sh .build/debug/firehose
+
+## compat: run the compat suite against any running Firehose server (URL=http://host:port)
+compat: deps
+	python3 -m pytest compat -q --url $(URL)
+
+clean:
+	rm -rf .build

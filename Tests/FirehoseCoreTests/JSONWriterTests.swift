@@ -1,0 +1,59 @@
+import XCTest
+import FirehoseCore
+
+/// The encoding table of firehose-wire §8: Ruby `JSON.generate` byte for byte.
+final class JSONWriterTests: XCTestCase {
+    private func frame(_ body: [UInt8], sequence: Int = 1) -> String {
+        String(decoding: Message(channel: "/c", sequence: sequence, body: body).frame.bytes, as: UTF8.self)
+    }
+
+    func testFrameShapes() {
+        XCTAssertEqual(frame(Array("hi".utf8)), #"{"message":"hi","last_sequence":1}"#)
+        XCTAssertEqual(frame([], sequence: 42), #"{"message":"","last_sequence":42}"#)
+        let multiplexed = Message(channel: "/a", sequence: 3, body: Array("a-3".utf8)).multiplexedFrame.bytes
+        XCTAssertEqual(String(decoding: multiplexed, as: UTF8.self), #"{"channel":"/a","message":"a-3","last_sequence":3}"#)
+    }
+
+    func testEscapingTable() {
+        XCTAssertEqual(frame(Array("line1\nline2\r\nline3\n".utf8)), #"{"message":"line1\nline2\r\nline3\n","last_sequence":1}"#)
+        XCTAssertEqual(frame(Array(#"he said "hi" \ back\slash / slash"#.utf8)),
+                       #"{"message":"he said \"hi\" \\ back\\slash / slash","last_sequence":1}"#)
+        XCTAssertEqual(frame(Array("café ☃ 😀 \u{2028}\u{2029}".utf8)), "{\"message\":\"café ☃ 😀 \u{2028}\u{2029}\",\"last_sequence\":1}")
+        XCTAssertEqual(frame(Array("<script>alert('x')</script> & </".utf8)),
+                       #"{"message":"<script>alert('x')</script> & </","last_sequence":1}"#)
+    }
+
+    func testControlBytes() {
+        let body = (0...0x1F).map { UInt8($0) } + [0x7F]
+        let expected = (0...0x1F).map { byte -> String in
+            switch byte {
+            case 0x08: return "\\b"
+            case 0x09: return "\\t"
+            case 0x0A: return "\\n"
+            case 0x0C: return "\\f"
+            case 0x0D: return "\\r"
+            default:
+                let hex = String(byte, radix: 16)
+                return "\\u00" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }.joined() + "\u{7F}"
+        XCTAssertEqual(frame(body), "{\"message\":\"\(expected)\",\"last_sequence\":1}")
+    }
+
+    func testEscapedLengthMatchesOutput() {
+        let samples: [[UInt8]] = [Array("plain".utf8), Array("\"\\\n\u{01}é".utf8), (0...255).map { UInt8($0) }]
+        for sample in samples {
+            var out: [UInt8] = []
+            JSONWriter.appendEscaped(sample, to: &out)
+            XCTAssertEqual(out.count, JSONWriter.escapedLength(sample))
+        }
+    }
+
+    func testDecimals() {
+        for value in [0, 1, 9, 10, -1, 1234567890, Int.max, Int.min] {
+            var out: [UInt8] = []
+            JSONWriter.appendDecimal(value, to: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), String(value))
+        }
+    }
+}

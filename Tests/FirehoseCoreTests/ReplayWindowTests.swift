@@ -1,0 +1,40 @@
+import XCTest
+import FirehoseCore
+
+/// The replay rule as a table, with the reference's observed answers (firehose-wire §2.2).
+final class ReplayWindowTests: XCTestCase {
+    struct Row {
+        let last: Int, channel: Int, buffered: Int
+        let expected: ClosedRange<Int>?
+        let why: String
+    }
+
+    func testTable() {
+        let rows: [Row] = [
+            // /hello: sequence 5, all five buffered.
+            Row(last: 0, channel: 5, buffered: 5, expected: 5...5, why: "0 means the latest"),
+            Row(last: 1, channel: 5, buffered: 5, expected: 2...5, why: "behind: the missed ones, long-poll takes the first"),
+            Row(last: 4, channel: 5, buffered: 5, expected: 5...5, why: "one behind"),
+            Row(last: 5, channel: 5, buffered: 5, expected: nil, why: "level: wait"),
+            Row(last: 6, channel: 5, buffered: 5, expected: nil, why: "ahead: wait"),
+            Row(last: 100, channel: 5, buffered: 5, expected: nil, why: "far ahead: wait"),
+            Row(last: -1, channel: 5, buffered: 5, expected: 5...5, why: "negative counts as 0 (WebSocket)"),
+            // /uw: sequence 10, buffer of 3 (8, 9, 10).
+            Row(last: 0, channel: 10, buffered: 3, expected: 10...10, why: "latest"),
+            Row(last: 1, channel: 10, buffered: 3, expected: 10...10, why: "underwater: latest"),
+            Row(last: 6, channel: 10, buffered: 3, expected: 10...10, why: "4 behind > 3 buffered: latest"),
+            Row(last: 7, channel: 10, buffered: 3, expected: 8...10, why: "exactly the buffer: the oldest buffered first"),
+            Row(last: 8, channel: 10, buffered: 3, expected: 9...10, why: "two behind"),
+            Row(last: 9, channel: 10, buffered: 3, expected: 10...10, why: "one behind"),
+            // Empty and unbuffered channels.
+            Row(last: 0, channel: 0, buffered: 0, expected: nil, why: "never published: wait"),
+            Row(last: 0, channel: 5, buffered: 0, expected: nil, why: "buffer size 0: nothing to give even at 0"),
+            Row(last: 3, channel: 5, buffered: 0, expected: nil, why: "buffer size 0 and behind: nothing to give"),
+            Row(last: 3, channel: 0, buffered: 0, expected: nil, why: "expired channel restarted: wait for the next"),
+        ]
+        for row in rows {
+            XCTAssertEqual(ReplayWindow.missed(lastSequence: row.last, channelSequence: row.channel, buffered: row.buffered),
+                           row.expected, "last=\(row.last) channel=\(row.channel) buffered=\(row.buffered): \(row.why)")
+        }
+    }
+}

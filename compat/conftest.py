@@ -1,0 +1,87 @@
+"""Options and fixtures for the compatibility suite.
+
+    python3 -m pytest compat --url http://127.0.0.1:7474
+    FIREHOSE_URL=http://127.0.0.1:7474 COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3 python3 -m pytest compat
+
+COMPAT_LONGPOLL_TIMEOUT and COMPAT_IDLE_TIMEOUT (seconds) must match the server under test
+(reference values 20 and 30).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import wire
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("firehose compat")
+    group.addoption(
+        "--url",
+        default=os.environ.get("FIREHOSE_URL", "http://127.0.0.1:7474"),
+        help="base URL of the server under test (env FIREHOSE_URL; default http://127.0.0.1:7474)",
+    )
+    group.addoption(
+        "--longpoll-timeout",
+        type=float,
+        default=float(os.environ.get("COMPAT_LONGPOLL_TIMEOUT", "20")),
+        help="the server's long-poll timeout in seconds (env COMPAT_LONGPOLL_TIMEOUT; default 20)",
+    )
+    group.addoption(
+        "--idle-timeout",
+        type=float,
+        default=float(os.environ.get("COMPAT_IDLE_TIMEOUT", "30")),
+        help="the server's keep-alive idle timeout in seconds (env COMPAT_IDLE_TIMEOUT; default 30)",
+    )
+
+
+@pytest.fixture(scope="session")
+def server(pytestconfig) -> wire.Server:
+    """The server under test. Fails every test that needs it when it cannot be reached."""
+    srv = wire.Server(
+        pytestconfig.getoption("--url"),
+        pytestconfig.getoption("--longpoll-timeout"),
+        pytestconfig.getoption("--idle-timeout"),
+    )
+    try:
+        srv.connect(timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"cannot connect to the server under test at {srv.url}: {exc}", pytrace=False)
+    return srv
+
+
+@pytest.fixture
+def channel(request) -> str:
+    """A fresh channel name for this test: /compat/<test name>/<random hex>."""
+    return wire.Server.channel(request.node.name)
+
+
+@pytest.fixture
+def conn(server) -> wire.Connection:
+    """A keep-alive connection for this test."""
+    return server.connect()
+
+
+@pytest.fixture
+def ab(server, channel) -> wire.ChannelPair:
+    """Two fresh channels holding three messages each: a-1..a-3 and b-1..b-3 (interleaved)."""
+    pair = wire.ChannelPair(f"{channel}/a", f"{channel}/b")
+    with server.connect() as conn:
+        for i in range(1, 4):
+            for ch, prefix in ((pair.a, "a"), (pair.b, "b")):
+                resp = conn.put(ch, f"{prefix}-{i}")
+                assert resp.raw == wire.ACCEPTED, resp
+    return pair
+
+
+@pytest.fixture(autouse=True)
+def _close_connections():
+    """Close whatever connections a test left open, so one test's sockets never leak into the next."""
+    yield
+    for leftover in list(wire.OPEN_CONNECTIONS):
+        try:
+            leftover.close()
+        except OSError:
+            pass
