@@ -21,12 +21,16 @@ let package = Package(
             name: "CHTTPParser",
             providers: [.apt(["libhttp-parser-dev"])]
         ),
+        .systemLibrary(
+            name: "CWslay",
+            providers: [.apt(["libwslay-dev"])]
+        ),
         // Pure protocol logic: no I/O, no C, fully unit-tested.
         .target(name: "FirehoseCore"),
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser"]
+            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay"]
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
         .target(name: "FirehoseClient", dependencies: ["FirehoseCore"]),

@@ -1,7 +1,7 @@
 /// An immutable byte buffer at a stable address, shared by reference: one encoded frame that any
 /// number of connections can queue for writing without copying (the I/O layer hands the pointer
 /// to libevent and keeps the object alive until the bytes are sent).
-public final class SharedBytes {
+public final class SharedBytes: @unchecked Sendable {  // immutable after init
     public let pointer: UnsafeRawPointer
     public let count: Int
 

@@ -24,6 +24,12 @@ public struct ServerConfiguration: Sendable {
     public var readHighWatermark = 256 * 1024
     /// Bytes of unsent responses after which a connection's further requests wait.
     public var writeHighWatermark = 1024 * 1024
+    /// Seconds a WebSocket may be silent before it is pinged; silent for as long again, it is closed.
+    public var webSocketPingInterval: Double = 30
+    /// Bytes queued for a WebSocket client that is not reading before it is disconnected.
+    public var webSocketMaxBufferedBytes = 1024 * 1024
+    /// The largest message a WebSocket client may send (larger: close 1009).
+    public var webSocketMaxMessageBytes = 64 * 1024
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
@@ -38,6 +44,10 @@ public struct ServerConfiguration: Sendable {
         guard defaultBufferSize >= 0 else { throw .invalidConfiguration("the buffer size cannot be negative") }
         guard maxBufferSize >= defaultBufferSize else {
             throw .invalidConfiguration("the maximum buffer size (\(maxBufferSize)) is below the default (\(defaultBufferSize))")
+        }
+        guard webSocketPingInterval > 0 else { throw .invalidConfiguration("the WebSocket ping interval must be positive") }
+        guard webSocketMaxBufferedBytes >= 64 * 1024, webSocketMaxMessageBytes >= 1024 else {
+            throw .invalidConfiguration("WebSocket buffer limits are too small")
         }
         guard maxBodyBytes > 0, maxHeaderBytes >= 1024 else { throw .invalidConfiguration("request size limits are too small") }
         if backend == .redis {

@@ -14,8 +14,11 @@ final class ServerContext {
     let longPollQueue: DeadlineQueue
     /// Connections closing after a refused request, discarding input for a moment (see `HTTPConnection`).
     let lingerQueue: DeadlineQueue
+    /// Open WebSockets, pinged when silent for `webSocketPingInterval` and closed if still silent.
+    let webSocketPingQueue: DeadlineQueue
     private(set) var router: RequestRouter!
     private(set) var openConnections = 0
+    private(set) var openWebSockets = 0
 
     init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend) {
         self.loop = loop
@@ -26,11 +29,22 @@ final class ServerContext {
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)
+        webSocketPingQueue = DeadlineQueue(loop: loop, duration: configuration.webSocketPingInterval)
         router = RequestRouter(context: self)
     }
 
     func connectionOpened() { openConnections += 1 }
     func connectionClosed() { openConnections -= 1 }
+
+    func webSocketOpened() {
+        openWebSockets += 1
+        record(.connectionsOpened)
+    }
+
+    func webSocketClosed() {
+        openWebSockets -= 1
+        record(.connectionsClosed)
+    }
 
     func record(_ counter: MetricsRecorder.Counter, channel: String? = nil, amount: Int = 1) {
         metrics.record(counter, channel: channel, amount: amount, now: EventLoop.unixTime())

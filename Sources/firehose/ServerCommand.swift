@@ -11,8 +11,9 @@ struct ServerCommand: ParsableCommand {
         abstract: "Run the server (the default command).",
         discussion: """
         Publishers PUT a message to any path; clients long-poll GET that path (with \
-        ?last_message_sequence=N) and receive {"message":...,"last_sequence":N}. Every option \
-        with an environment variable may be set either way; the flag wins.
+        ?last_message_sequence=N) or open a WebSocket on it, and receive \
+        {"message":...,"last_sequence":N}. Every option with an environment variable may be set \
+        either way; the flag wins.
         """
     )
 
@@ -22,26 +23,35 @@ struct ServerCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: 7474)", valueName: "port"))
     var port: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node). (default: memory; redis is not available yet)", valueName: "kind"))
+    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node).", valueName: "kind"))
     var backend: String = "memory"
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (default: 20)", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204.", valueName: "seconds"))
     var longPollTimeout: Double = 20
 
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: 100)", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (default: 1000)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped.", valueName: "count"))
     var maxBufferSize: Int = 1000
 
-    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: 5242880)", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413.", valueName: "bytes"))
     var maxMessageSize: Int = 5 * 1024 * 1024
 
-    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (default: 16384)", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431.", valueName: "bytes"))
     var maxHeaderSize: Int = 16 * 1024
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (default: 30)", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed.", valueName: "seconds"))
     var idleTimeout: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed.", valueName: "seconds"))
+    var wsPingInterval: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence).", valueName: "bytes"))
+    var wsMaxBuffered: Int = 1024 * 1024
+
+    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009.", valueName: "bytes"))
+    var wsMaxMessageSize: Int = 64 * 1024
 
     @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. (env: METRICS_INTERVAL; default: 10)", valueName: "seconds"))
     var metricsInterval: Int?
@@ -69,6 +79,9 @@ struct ServerCommand: ParsableCommand {
         configuration.maxBodyBytes = maxMessageSize
         configuration.maxHeaderBytes = maxHeaderSize
         configuration.idleTimeout = idleTimeout
+        configuration.webSocketPingInterval = wsPingInterval
+        configuration.webSocketMaxBufferedBytes = wsMaxBuffered
+        configuration.webSocketMaxMessageBytes = wsMaxMessageSize
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? .info
         return configuration

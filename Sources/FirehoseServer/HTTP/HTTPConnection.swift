@@ -67,8 +67,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
         let output = bufferevent_get_output(bev)
-        add(head.encoded(), to: output)
-        add(body, to: output)
+        OutputBuffer.add(head.encoded(), to: output)
+        OutputBuffer.add(body, to: output)
         responseWritten()
     }
 
@@ -78,15 +78,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
         let output = bufferevent_get_output(bev)
-        add(head.encoded(), to: output)
-        if body.count < 4096 {
-            evbuffer_add(output, body.pointer, body.count)
-        } else {
-            let retained = Unmanaged.passRetained(body).toOpaque()
-            evbuffer_add_reference(output, body.pointer, body.count, { _, _, extra in
-                Unmanaged<SharedBytes>.fromOpaque(extra!).release()
-            }, retained)
-        }
+        OutputBuffer.add(head.encoded(), to: output)
+        OutputBuffer.add(body, to: output)
         responseWritten()
     }
 
@@ -98,11 +91,6 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     }
 
     var isOpen: Bool { bev != nil }
-
-    private func add(_ bytes: [UInt8], to output: OpaquePointer?) {
-        guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
-    }
 
     private func responseWritten() {
         pending = nil
@@ -184,12 +172,14 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         respond(status, headers: [("Content-Type", "text/plain")], body: Array(body.utf8))
     }
 
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
     func requestHeadersComplete(_ request: HTTPRequest) -> HeadersVerdict {
         // Expect: 100-continue from an HTTP/1.1 client: invite the body now rather than make the
         // client wait a second for nothing (the body size was already checked against the limit).
         if request.versionMajor == 1, request.versionMinor >= 1,
            let expect = request.value(.expect), expect.lowercased() == "100-continue", let bev {
-            add(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: bufferevent_get_output(bev))
+            OutputBuffer.add(HTTPConnection.continueLine, to: bufferevent_get_output(bev))
         }
         return .proceed
     }
@@ -253,14 +243,22 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         Unmanaged.passUnretained(self).release()
     }
 
-    /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket).
+    /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket), with any
+    /// bytes the client already sent behind its request still in the input buffer.
     func detach() -> OpaquePointer? {
         guard let bev else { return nil }
         cancelDeadline()
         self.bev = nil
         bufferevent_setcb(bev, nil, nil, nil, nil)
+        context.connectionClosed()
         Unmanaged.passUnretained(self).release()
         return bev
+    }
+
+    /// The response to the request in flight will be the last on this connection (after an
+    /// upgrade request the HTTP parser cannot go on).
+    func closeAfterResponse() {
+        keepAliveAfterResponse = false
     }
 
     var peerDescription: String {

@@ -8,12 +8,14 @@ struct RequestRouter {
     private let publish: PublishHandler
     private let longPoll: LongPollTransport
     private let multiplexLongPoll: MultiplexLongPollTransport
+    private let webSocket: WebSocketTransport
 
     init(context: ServerContext) {
         self.context = context
         publish = PublishHandler(context: context)
         longPoll = LongPollTransport(context: context)
         multiplexLongPoll = MultiplexLongPollTransport(context: context)
+        webSocket = WebSocketTransport(context: context)
     }
 
     static let metricsPath = Array("/metrics@firehose".utf8)
@@ -22,9 +24,12 @@ struct RequestRouter {
     func route(_ request: HTTPRequest, on connection: HTTPConnection) {
         context.logger.debug("\(request.method) \(String(decoding: request.target, as: UTF8.self))")
         if request.isUpgrade {
-            // WebSocket arrives with its own issue; until then say so plainly.
-            connection.respond(.badRequest, body: Array("Invalid WebSocket request".utf8))
-            return
+            if request.method == "GET", request.value(.upgrade)?.lowercased() == "websocket" {
+                webSocket.upgrade(request, on: connection)
+                return
+            }
+            // Another protocol (h2c...): answer over HTTP/1.1, then close, since the parser stops here.
+            connection.closeAfterResponse()
         }
         switch request.method {
         case "PUT":

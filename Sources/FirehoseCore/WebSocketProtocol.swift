@@ -1,0 +1,102 @@
+/// The pure parts of Firehose's WebSocket protocol: the handshake answer, frame headers, and what
+/// each client message means. The I/O layer applies these; nothing here touches a socket.
+public enum WebSocketProtocol {
+    /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key` (RFC 6455 §4.2.2).
+    public static func acceptValue(forKey key: String) -> String {
+        let trimmed = key.trimmingCharacters()
+        return Base64.encode(SHA1.digest(Array((trimmed + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
+    }
+
+    /// The reference's 101, byte for byte: no Server, no Date, no subprotocol or extension.
+    public static func handshakeResponse(forKey key: String) -> [UInt8] {
+        Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(acceptValue(forKey: key))\r\n\r\n".utf8)
+    }
+
+    /// The header of an unmasked, final text frame carrying `length` bytes. Server frames are
+    /// never masked, so one encoded payload serves every subscriber; only this header is written
+    /// per frame.
+    public static func textFrameHeader(length: Int, into out: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) -> Int {
+        out.0 = 0x81
+        if length < 126 {
+            out.1 = UInt8(length)
+            return 2
+        } else if length <= 0xFFFF {
+            out.1 = 126
+            out.2 = UInt8(length >> 8)
+            out.3 = UInt8(truncatingIfNeeded: length)
+            return 4
+        } else {
+            out.1 = 127
+            let value = UInt64(length)
+            out.2 = UInt8(truncatingIfNeeded: value >> 56); out.3 = UInt8(truncatingIfNeeded: value >> 48)
+            out.4 = UInt8(truncatingIfNeeded: value >> 40); out.5 = UInt8(truncatingIfNeeded: value >> 32)
+            out.6 = UInt8(truncatingIfNeeded: value >> 24); out.7 = UInt8(truncatingIfNeeded: value >> 16)
+            out.8 = UInt8(truncatingIfNeeded: value >> 8); out.9 = UInt8(truncatingIfNeeded: value)
+            return 10
+        }
+    }
+
+    public static let pongPayload = Array(#"{"pong":"PONG"}"#.utf8)
+
+    /// What a message on a single-channel socket asks for.
+    public enum ChannelCommand: Equatable, Sendable {
+        case ping
+        /// Subscribe after this sequence (0: the latest). Only the first subscription counts.
+        case subscribe(lastSequence: Int)
+    }
+
+    /// The reference subscribes on any message that is not the ping object, at 0 when it carries
+    /// no usable sequence (invalid JSON, `{}`, binary frames). Non-object JSON, which crashes the
+    /// reference, is treated like invalid JSON.
+    public static func channelCommand(_ payload: [UInt8], binary: Bool) -> ChannelCommand {
+        guard !binary, let document = try? JSONParser.parse(payload), case .object = document else {
+            return .subscribe(lastSequence: 0)
+        }
+        if document["ping"] == .string("PING") { return .ping }
+        let sequence = (document["last_message_sequence"] ?? document["message_sequence"]).flatMap(MultiplexSubscription.sequence(in:)) ?? 0
+        return .subscribe(lastSequence: max(0, sequence))
+    }
+
+    /// What a message on a multiplexed socket asks for.
+    public enum MultiplexCommand: Equatable, Sendable {
+        case ping
+        case subscribe([MultiplexSubscription])
+        case unsubscribe([String])
+        /// Anything else, including what crashes the reference, is ignored.
+        case ignore
+    }
+
+    public static func multiplexCommand(_ payload: [UInt8], binary: Bool) -> MultiplexCommand {
+        guard !binary, let document = try? JSONParser.parse(payload), case .object = document else { return .ignore }
+        if document["ping"] == .string("PING") { return .ping }
+        if let request = document["multiplex_subscribe"] {
+            let entries: [JSONValue]
+            switch request {
+            case .object: entries = [request]
+            case let .array(list): entries = list
+            default: return .ignore
+            }
+            var subscriptions: [MultiplexSubscription] = []
+            for entry in entries {
+                guard case let .string(channel)? = entry["channel"], !channel.isEmpty else { continue }
+                let sequence = (entry["last_message_sequence"] ?? entry["message_sequence"]).flatMap(MultiplexSubscription.sequence(in:)) ?? 0
+                subscriptions.append(MultiplexSubscription(channel: channel, lastSequence: max(0, sequence)))
+            }
+            return .subscribe(subscriptions)
+        }
+        if let request = document["multiplex_unsubscribe"] {
+            switch request {
+            case let .string(channel): return .unsubscribe([channel])
+            case let .array(list): return .unsubscribe(list.compactMap { if case let .string(name) = $0 { name } else { nil } })
+            default: return .ignore
+            }
+        }
+        return .ignore
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        String(Substring(self).trimmingSpaces())
+    }
+}
