@@ -142,6 +142,14 @@ public final class HTTPClientConnection {
         }
     }
 
+    /// Reads exactly `count` bytes (after any response already read).
+    public func read(count: Int) throws(Failure) -> [UInt8] {
+        while buffer.count < count { try fill() }
+        let bytes = Array(buffer[..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+
     private func readUntilHeadEnd() throws(Failure) -> Int {
         var searchFrom = 0
         while true {
