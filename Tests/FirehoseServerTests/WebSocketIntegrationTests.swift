@@ -27,6 +27,17 @@ final class WebSocketIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.receive().text, #"{"message":"live","last_sequence":6}"#)
     }
 
+    /// A waiting subscriber gets the next publish whatever its number, including sequence 1 after
+    /// the channel expired and restarted.
+    func testWaiterGetsFirstMessageAfterChannelRestart() throws {
+        try server.publish("/restart", "a", headers: [("Cache-Control", "max-age=1")])
+        let client = try socket("/restart")
+        try client.send(text: #"{"message_sequence":1}"#)
+        usleep(2_300_000)  // the channel expires (the sweep runs every second)
+        try server.publish("/restart", "b")
+        XCTAssertEqual(try client.receive().text, #"{"message":"b","last_sequence":1}"#)
+    }
+
     func testClosedSocketLeavesNothingBehind() throws {
         var clients = try (0..<10).map { i in try socket(i % 2 == 0 ? "/wsgone" : "/channels@firehose?subscribe=/wsgone!0,/wsother!0") }
         for client in clients { try client.send(text: #"{"message_sequence":0}"#) }

@@ -2,14 +2,14 @@
 /// a publish that moves a channel's expiry is an O(log n) update of its one entry: the heap never
 /// holds more entries than there are expiring channels, however often they are published to.
 struct ExpiryHeap {
-    private var items: [MemoryChannel] = []
+    private var items: [LocalChannel] = []
 
     var isEmpty: Bool { items.isEmpty }
     var count: Int { items.count }
-    var first: MemoryChannel? { items.first }
+    var first: LocalChannel? { items.first }
 
     /// Inserts `channel`, or moves it to match its changed `expiresAt`.
-    mutating func update(_ channel: MemoryChannel) {
+    mutating func update(_ channel: LocalChannel) {
         if channel.heapIndex < 0 {
             channel.heapIndex = items.count
             items.append(channel)
@@ -17,7 +17,7 @@ struct ExpiryHeap {
         siftUp(siftDown(channel.heapIndex))
     }
 
-    mutating func remove(_ channel: MemoryChannel) {
+    mutating func remove(_ channel: LocalChannel) {
         let index = channel.heapIndex
         guard index >= 0 else { return }
         let last = items.count - 1

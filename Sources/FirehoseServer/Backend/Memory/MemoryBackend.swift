@@ -5,11 +5,11 @@ import FirehoseCore
 /// Channels expire `ttl` seconds after their last publish (then the next publish starts again at
 /// sequence 1, as with Redis key expiry), and a channel with no data and no subscriber is freed at
 /// once, so one-off channels cost nothing after they are done.
-final class MemoryBackend: ChannelBackend {
+final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     let name = "memory"
     private let loop: EventLoop
     private let logger: Logger
-    private var channels: [String: MemoryChannel] = [:]
+    private var channels: [String: LocalChannel] = [:]
     private var expiries = ExpiryHeap()
     private var sweepTimer: LoopTimer!
     /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
@@ -54,24 +54,25 @@ final class MemoryBackend: ChannelBackend {
         completion(true)
     }
 
-    func releaseIfDisposable(_ channel: MemoryChannel) {
-        guard channel.isDisposable, channels[channel.name] === channel else { return }
+    /// A channel with no sequence and no subscriber holds nothing worth keeping.
+    func releaseIfDisposable(_ channel: LocalChannel) {
+        guard channel.sequence == 0, !channel.hasSubscribers, channels[channel.name] === channel else { return }
         expiries.remove(channel)
         channels.removeValue(forKey: channel.name)
     }
 
     /// The channel, created if needed, with its data cleared if it has expired.
-    private func lookup(_ name: String, now: Double) -> MemoryChannel {
+    private func lookup(_ name: String, now: Double) -> LocalChannel {
         if let channel = channels[name] {
             if let expiresAt = channel.expiresAt, expiresAt <= now { expire(channel, keep: true) }
             return channel
         }
-        let channel = MemoryChannel(name: name, backend: self)
+        let channel = LocalChannel(name: name, owner: self)
         channels[name] = channel
         return channel
     }
 
-    private func expire(_ channel: MemoryChannel, keep: Bool = false) {
+    private func expire(_ channel: LocalChannel, keep: Bool = false) {
         channel.clearData()
         expiries.remove(channel)
         if !keep { releaseIfDisposable(channel) }
