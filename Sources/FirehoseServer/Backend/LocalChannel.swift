@@ -1,0 +1,159 @@
+import FirehoseCore
+
+/// Whoever keeps `LocalChannel`s: told when a channel may have become disposable.
+protocol LocalChannelOwner: AnyObject {
+    func releaseIfDisposable(_ channel: LocalChannel)
+}
+
+/// A channel as this process holds it: its sequence, its bounded window of newest messages, its
+/// expiry, and its local subscribers in an intrusive list (O(1) subscribe and cancel, no
+/// per-subscriber allocation beyond the node). The memory backend keeps the channel's whole state
+/// here; the Redis backend keeps a window fed by pub/sub. Loop thread only.
+final class LocalChannel {
+    let name: String
+    private(set) var sequence = 0
+    private(set) var buffer = MessageBuffer<Message>()
+    /// Monotonic time at which the channel's data expires; `nil` while it has none or persists.
+    var expiresAt: Double?
+    /// Position in the backend's expiry heap, or -1.
+    var heapIndex = -1
+
+    fileprivate var head: ChannelSubscription?
+    fileprivate unowned(unsafe) var tail: ChannelSubscription?
+    /// The node a delivery loop visits next, so a node cancelled mid-delivery is skipped safely.
+    fileprivate unowned(unsafe) var cursor: ChannelSubscription?
+    private(set) var subscriberCount = 0
+    fileprivate unowned let owner: LocalChannelOwner
+
+    init(name: String, owner: LocalChannelOwner) {
+        self.name = name
+        self.owner = owner
+    }
+
+    var hasSubscribers: Bool { head != nil }
+
+    /// Forgets the sequence and the messages, as Redis does when both keys expire. Waiting
+    /// subscribers stay and will get the next message, whatever its number (it restarts at 1).
+    func clearData() {
+        sequence = 0
+        buffer.removeAll()
+        expiresAt = nil
+        var node = head
+        while let current = node {
+            current.after = 0
+            node = current.next
+        }
+    }
+
+    func append(body: [UInt8], bufferSize: Int) -> Message {
+        let message = Message(channel: name, sequence: sequence + 1, body: body)
+        append(message, bufferSize: bufferSize)
+        return message
+    }
+
+    /// Appends a message whose sequence is the next one (a publish seen on Redis pub/sub).
+    func append(_ message: Message, bufferSize: Int) {
+        sequence = message.sequence
+        buffer.append(message, limit: bufferSize)
+    }
+
+    /// Replaces the window with what the store holds (`newestFirst`, ending at `sequence`).
+    func adopt(sequence: Int, newestFirst messages: [Message], bufferSize: Int) {
+        self.sequence = sequence
+        buffer.removeAll()
+        for message in messages.reversed() { buffer.append(message, limit: bufferSize) }
+    }
+
+    /// The buffered message with this sequence, if the window still holds it.
+    func buffered(_ wanted: Int) -> Message? {
+        let firstBuffered = sequence - buffer.count + 1
+        guard wanted >= firstBuffered, wanted <= sequence else { return nil }
+        return buffer[wanted - firstBuffered]
+    }
+
+    /// Replays what a client at `lastSequence` missed, then registers it for live messages.
+    func subscribe(lastSequence: Int, subscriber: ChannelSubscriber) -> ChannelSubscription? {
+        if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sequence, buffered: buffer.count) {
+            for wanted in range where !subscriber.receive(buffered(wanted)!) {
+                return nil
+            }
+        }
+        return register(subscriber, after: sequence)
+    }
+
+    /// Registers a subscriber that has been given everything up to `after`.
+    func register(_ subscriber: ChannelSubscriber, after: Int) -> ChannelSubscription {
+        let node = ChannelSubscription(subscriber: subscriber, channel: self, after: after)
+        node.previous = tail
+        if let tail { tail.next = node } else { head = node }
+        tail = node
+        subscriberCount += 1
+        return node
+    }
+
+    /// Delivers a freshly published message to every subscriber that was waiting before it, even
+    /// when the channel buffers nothing (buffer size 0 still delivers live).
+    func deliver(_ message: Message) {
+        cursor = head
+        while let node = cursor {
+            cursor = node.next
+            // A subscription made during this delivery (a client re-polling at once) starts after it.
+            guard node.after < message.sequence, let subscriber = node.subscriber else { continue }
+            node.after = message.sequence
+            if !subscriber.receive(message) { node.cancel() }
+        }
+    }
+
+    /// After a gap was filled from the store: gives every subscriber, oldest first, what it missed
+    /// that the window still holds.
+    func deliverBuffered() {
+        let firstBuffered = sequence - buffer.count + 1
+        cursor = head
+        while let node = cursor {
+            cursor = node.next
+            var next = max(node.after + 1, firstBuffered)
+            while next <= sequence, let subscriber = node.subscriber {
+                node.after = next
+                if !subscriber.receive(buffered(next)!) {
+                    node.cancel()
+                    break
+                }
+                next += 1
+            }
+        }
+    }
+
+    fileprivate func unlink(_ node: ChannelSubscription) {
+        if cursor === node { cursor = node.next }
+        let next = node.next
+        if let previous = node.previous { previous.next = next } else { head = next }
+        if let next { next.previous = node.previous } else { tail = node.previous }
+        node.next = nil
+        node.previous = nil
+        subscriberCount -= 1
+    }
+}
+
+/// A subscriber's place in one channel's list.
+final class ChannelSubscription: SubscriptionHandle {
+    fileprivate(set) var subscriber: ChannelSubscriber?
+    fileprivate var next: ChannelSubscription?
+    fileprivate unowned(unsafe) var previous: ChannelSubscription?
+    private var channel: LocalChannel?
+    /// The last sequence this subscriber has been given (or was level with when it subscribed).
+    fileprivate var after: Int
+
+    fileprivate init(subscriber: ChannelSubscriber, channel: LocalChannel, after: Int) {
+        self.subscriber = subscriber
+        self.channel = channel
+        self.after = after
+    }
+
+    func cancel() {
+        guard let channel else { return }
+        self.channel = nil
+        subscriber = nil
+        channel.unlink(self)
+        channel.owner.releaseIfDisposable(channel)
+    }
+}
