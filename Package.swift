@@ -21,6 +21,11 @@ let package = Package(
             name: "CHTTPParser",
             providers: [.apt(["libhttp-parser-dev"])]
         ),
+        // No pkgConfig: hiredis.pc only adds a prohibited flag and a wrong libdir.
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         .systemLibrary(
             name: "CWslay",
             providers: [.apt(["libwslay-dev"])]
@@ -30,7 +35,7 @@ let package = Package(
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay"]
+            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"]
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
         .target(name: "FirehoseClient", dependencies: ["FirehoseCore"]),

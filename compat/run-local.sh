@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Starts the given firehose binary on a free loopback port with short timeouts, runs the compat
 # suite against it, and fails if the suite fails or the server did not survive it.
+# FIREHOSE_ARGS adds server arguments (e.g. "--backend redis --redis-url redis://127.0.0.1:6390").
 set -euo pipefail
 binary=${1:?usage: compat/run-local.sh path/to/firehose [pytest args...]}
 shift
 log=$(mktemp)
 export COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3
 "$binary" server --host 127.0.0.1 --port 0 --long-poll-timeout "$COMPAT_LONGPOLL_TIMEOUT" \
-  --idle-timeout "$COMPAT_IDLE_TIMEOUT" --log-level "${LOG_LEVEL:-info}" 2>"$log" &
+  --idle-timeout "$COMPAT_IDLE_TIMEOUT" --log-level "${LOG_LEVEL:-info}" ${FIREHOSE_ARGS:-} 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""

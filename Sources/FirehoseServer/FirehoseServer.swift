@@ -22,7 +22,11 @@ public final class FirehoseServer {
         self.configuration = configuration
         loop = try EventLoop()
         let logger = Logger(level: configuration.logLevel)
-        let backend: ChannelBackend = MemoryBackend(loop: loop, logger: logger)
+        let backend: ChannelBackend = switch configuration.backend {
+        case .memory: MemoryBackend(loop: loop, logger: logger)
+        case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
+                                  timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize)
+        }
         context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend)
         try listen()
     }
@@ -33,7 +37,9 @@ public final class FirehoseServer {
     }
 
     public var logger: Logger { context.logger }
-    public var backendName: String { context.backend.name }
+    public var backendName: String {
+        configuration.backend == .redis ? "redis at \(configuration.redis)" : context.backend.name
+    }
 
     /// Runs until `stop()`.
     public func run() {

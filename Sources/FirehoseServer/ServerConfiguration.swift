@@ -1,4 +1,6 @@
 /// Everything the server can be told at start-up. Defaults are the reference's where it had one.
+import FirehoseCore
+
 public struct ServerConfiguration: Sendable {
     public enum BackendKind: String, Sendable, CaseIterable {
         case memory
@@ -8,6 +10,10 @@ public struct ServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var port = 7474
     public var backend: BackendKind = .memory
+    /// Where the redis backend finds Redis (`REDIS_URL`).
+    public var redis = RedisEndpoint()
+    /// Seconds Redis may take to answer a command before the connection is dropped and remade.
+    public var redisTimeout: Double = 2
     /// Seconds a long-poll waits before its 204 (Firehose: 20).
     public var longPollTimeout: Double = 20
     /// Messages a channel keeps when the publisher does not say (`DEFAULT_BUFFER_SIZE`, 100).
@@ -50,8 +56,6 @@ public struct ServerConfiguration: Sendable {
             throw .invalidConfiguration("WebSocket buffer limits are too small")
         }
         guard maxBodyBytes > 0, maxHeaderBytes >= 1024 else { throw .invalidConfiguration("request size limits are too small") }
-        if backend == .redis {
-            throw .invalidConfiguration("the redis backend is not available in this version yet; use --backend memory")
-        }
+        guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
     }
 }

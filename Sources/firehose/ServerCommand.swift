@@ -1,5 +1,6 @@
 import ArgumentParser
 import FirehoseServer
+import FirehoseCore
 import CLibevent
 #if canImport(Glibc)
 import Glibc
@@ -23,8 +24,14 @@ struct ServerCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: 7474)", valueName: "port"))
     var port: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node).", valueName: "kind"))
+    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose).", valueName: "kind"))
     var backend: String = "memory"
+
+    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: redis://127.0.0.1:6379/0)", valueName: "url"))
+    var redisUrl: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503).", valueName: "seconds"))
+    var redisTimeout: Double = 2
 
     @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204.", valueName: "seconds"))
     var longPollTimeout: Double = 20
@@ -61,7 +68,10 @@ struct ServerCommand: ParsableCommand {
 
     func validate() throws {
         guard ServerConfiguration.BackendKind(rawValue: backend) != nil else {
-            throw ValidationError("unknown backend '\(backend)'; choose memory")
+            throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
+        }
+        if let url = redisUrl ?? Environment.string("REDIS_URL"), RedisEndpoint(url: url) == nil {
+            throw ValidationError("'\(url)' is not a redis:// URL")
         }
         if let level = logLevel ?? Environment.string("LOG_LEVEL"), Logger.Level(name: level) == nil {
             throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error or none")
@@ -73,6 +83,8 @@ struct ServerCommand: ParsableCommand {
         configuration.host = host ?? Environment.string("HOST") ?? configuration.host
         configuration.port = try port ?? Environment.integer("PORT") ?? configuration.port
         configuration.backend = ServerConfiguration.BackendKind(rawValue: backend) ?? .memory
+        if let url = redisUrl ?? Environment.string("REDIS_URL"), let endpoint = RedisEndpoint(url: url) { configuration.redis = endpoint }
+        configuration.redisTimeout = redisTimeout
         configuration.longPollTimeout = longPollTimeout
         configuration.defaultBufferSize = try bufferSize ?? Environment.integer("DEFAULT_BUFFER_SIZE") ?? configuration.defaultBufferSize
         configuration.maxBufferSize = max(maxBufferSize, configuration.defaultBufferSize)

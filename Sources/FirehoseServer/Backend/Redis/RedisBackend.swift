@@ -1,0 +1,267 @@
+import FirehoseCore
+
+/// Channels stored in Redis, shared by every node pointed at it, key-compatible with Ruby Firehose.
+///
+/// Each node keeps one pub/sub connection and, for every channel with local subscribers, a
+/// window of its newest messages fed by pub/sub (`LocalChannel`). A publish reaches all local
+/// subscribers of a channel from that window: O(1) Redis work per publish per node however many
+/// subscribers wait. Subscribers that are behind are caught up from one atomic read of the
+/// sequence and list. A pub/sub message that is not the next sequence (a race with a read, or
+/// pub/sub was down) triggers a read that fills the gap before anything newer is delivered.
+/// Loop thread only.
+final class RedisBackend: ChannelBackend, LocalChannelOwner {
+    let name = "redis"
+    private let logger: Logger
+    private let commands: RedisConnection
+    private let pubsub: RedisConnection
+    private var updates: SubscriptionHandler!
+    /// The window size for messages that arrive by pub/sub (the store's own list may be longer).
+    private let windowSize: Int
+    private var scriptSHA: [UInt8]?
+    private var pubsubReady = false
+    /// Channels with local subscribers (or subscribers waiting for a read), and whether the window
+    /// is known to be current.
+    private var channels: [String: LocalChannel] = [:]
+    private var synced: Set<String> = []
+    private var reads: [String: ChannelRead] = [:]
+    private var retryTimer: LoopTimer!
+
+    init(loop: EventLoop, logger: Logger, endpoint: RedisEndpoint, timeout: Double, windowSize: Int) {
+        self.logger = logger
+        self.windowSize = max(1, windowSize)
+        commands = RedisConnection(role: "command", loop: loop, logger: logger, endpoint: endpoint, timeout: timeout)
+        pubsub = RedisConnection(role: "pub/sub", loop: loop, logger: logger, endpoint: endpoint, timeout: timeout)
+        retryTimer = LoopTimer(loop: loop) { [unowned self] in self.retryReads() }
+        updates = SubscriptionHandler { [unowned self] reply in self.update(reply) }
+        commands.onReady = { [unowned self] in self.commandsReady() }
+        pubsub.onReady = { [unowned self] in
+            self.pubsub.subscribe([Array("SUBSCRIBE".utf8), RedisKeys.updatesChannel], handler: self.updates)
+        }
+        pubsub.onLost = { [unowned self] in
+            self.pubsubReady = false
+            self.synced.removeAll()  // anything may be published while we cannot hear it
+        }
+        commands.start()
+        pubsub.start()
+    }
+
+    // MARK: publishing
+
+    func publish(channel: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
+        guard commands.isConnected else {
+            completion(.unavailable(reason: "Redis is unavailable; the message was not published."))
+            return
+        }
+        evalPublish(channel: channel, body: body, options: options, retryOnNoScript: true, completion: completion)
+    }
+
+    private func evalPublish(channel: String, body: [UInt8], options: PublishOptions, retryOnNoScript: Bool,
+                             completion: @escaping (PublishOutcome) -> Void) {
+        let call: [[UInt8]] = scriptSHA.map { [Array("EVALSHA".utf8), $0] } ?? [Array("EVAL".utf8), RedisKeys.publishScript]
+        commands.command(call + [Array("9".utf8)] + RedisKeys.publishKeys(channel: channel, body: body, options: options)) { [weak self] reply in
+            switch reply {
+            case let .integer(sequence)?:
+                completion(.accepted(sequence: sequence))
+            case let .error(message)? where message.hasPrefix("NOSCRIPT") && retryOnNoScript:
+                // Redis restarted or its script cache was flushed: send the script itself once.
+                self?.scriptSHA = nil
+                self?.loadScript()
+                self?.evalPublish(channel: channel, body: body, options: options, retryOnNoScript: false, completion: completion)
+            case let .error(message)?:
+                completion(.unavailable(reason: "Redis refused the publish: \(message)"))
+            default:
+                completion(.unavailable(reason: "Redis did not confirm the publish; it may or may not have been stored."))
+            }
+        }
+    }
+
+    private func commandsReady() {
+        loadScript()
+        retryReads()
+    }
+
+    private func loadScript() {
+        commands.command([Array("SCRIPT".utf8), Array("LOAD".utf8), RedisKeys.publishScript]) { [weak self] reply in
+            if case let .string(sha)? = reply { self?.scriptSHA = sha }
+        }
+    }
+
+    // MARK: subscribing
+
+    func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
+        // A client level with (or ahead of) a window we know is current just waits: no Redis work.
+        if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence >= channel.sequence {
+            return channel.register(subscriber, after: channel.sequence)
+        }
+        let pending = PendingSubscription(subscriber: subscriber, lastSequence: lastSequence)
+        let read = reads[name] ?? ChannelRead()
+        reads[name] = read
+        read.waiting.append(pending)
+        if !read.inFlight { startRead(name) }
+        return pending
+    }
+
+    func ping(_ completion: @escaping (Bool) -> Void) {
+        guard commands.isConnected, pubsubReady else {
+            completion(false)
+            return
+        }
+        commands.command([Array("PING".utf8)]) { reply in completion(reply == .status("PONG")) }
+    }
+
+    func releaseIfDisposable(_ channel: LocalChannel) {
+        guard !channel.hasSubscribers, reads[channel.name] == nil, channels[channel.name] === channel else { return }
+        channels.removeValue(forKey: channel.name)
+        synced.remove(channel.name)
+    }
+
+    private func local(_ name: String) -> LocalChannel {
+        if let channel = channels[name] { return channel }
+        let channel = LocalChannel(name: name, owner: self)
+        channels[name] = channel
+        return channel
+    }
+
+    // MARK: reading
+
+    /// One atomic read of a channel's sequence and list, for the subscribers waiting on it.
+    private func startRead(_ name: String) {
+        guard let read = reads[name] else { return }
+        read.inFlight = true
+        guard commands.isConnected else {
+            read.inFlight = false
+            if !retryTimer.isPending { retryTimer.schedule(after: 0.5) }
+            return
+        }
+        commands.command([Array("MULTI".utf8)]) { _ in }
+        commands.command([Array("GET".utf8), RedisKeys.sequence(name)]) { _ in }
+        commands.command([Array("LRANGE".utf8), RedisKeys.list(name), Array("0".utf8), Array("-1".utf8)]) { _ in }
+        commands.command([Array("EXEC".utf8)]) { [weak self] reply in
+            guard let self else { return }
+            guard case let .array(parts)? = reply, parts.count == 2 else {
+                read.inFlight = false
+                self.logger.debug("read of \(name) failed; retrying")
+                if !self.retryTimer.isPending { self.retryTimer.schedule(after: 0.5) }
+                return
+            }
+            let sequence = parts[0].integerValue ?? 0
+            var bodies: [[UInt8]] = []
+            if case let .array(items) = parts[1] {
+                for item in items { if case let .string(body) = item { bodies.append(body) } }
+            }
+            self.readCompleted(name, sequence: sequence, newestFirst: bodies)
+        }
+    }
+
+    private func retryReads() {
+        for (name, read) in reads where !read.inFlight { startRead(name) }
+    }
+
+    private func readCompleted(_ name: String, sequence: Int, newestFirst bodies: [[UInt8]]) {
+        let channel = local(name)
+        let read = reads.removeValue(forKey: name)
+        // The store is the truth unless pub/sub has already brought something newer.
+        if !synced.contains(name) || sequence >= channel.sequence {
+            let messages = bodies.enumerated().map { index, body in
+                channel.buffered(sequence - index) ?? Message(channel: name, sequence: sequence - index, body: body)
+            }
+            channel.adopt(sequence: sequence, newestFirst: messages, bufferSize: max(windowSize, messages.count))
+            if pubsubReady { synced.insert(name) }
+            channel.deliverBuffered()  // fills the gap for subscribers already waiting here
+        }
+        for pending in read?.waiting ?? [] where !pending.cancelled {
+            guard let subscriber = pending.subscriber else { continue }
+            // Catch up from what was read (the replay rule on the store's list), then wait here.
+            var wantsMore = true
+            if let range = ReplayWindow.missed(lastSequence: pending.lastSequence, channelSequence: sequence, buffered: bodies.count) {
+                for wanted in range {
+                    let message = channel.buffered(wanted) ?? Message(channel: name, sequence: wanted, body: bodies[sequence - wanted])
+                    if !subscriber.receive(message) { wantsMore = false; break }
+                }
+            }
+            guard wantsMore, !pending.cancelled else { pending.finish(); continue }
+            pending.attach(channel.register(subscriber, after: max(sequence, min(pending.lastSequence, channel.sequence))))
+        }
+        channel.deliverBuffered()  // anything pub/sub brought past the read
+        releaseIfDisposable(channel)
+    }
+
+    // MARK: pub/sub
+
+    private func update(_ reply: RedisReply?) {
+        guard case let .array(parts)? = reply, parts.count == 3, case let .string(kind) = parts[0] else { return }
+        switch String(decoding: kind, as: UTF8.self) {
+        case "subscribe":
+            pubsubReady = true
+            logger.debug("subscribed to \(String(decoding: RedisKeys.updatesChannel, as: UTF8.self))")
+            // Whatever was published while pub/sub was down: re-read every channel someone waits on.
+            for name in channels.keys { resync(name) }
+        case "message":
+            guard case let .string(payload) = parts[2], let update = RedisKeys.parseUpdate(payload) else { return }
+            published(update.channel, sequence: update.sequence, body: update.body)
+        default:
+            break
+        }
+    }
+
+    private func published(_ name: String, sequence: Int, body: [UInt8]) {
+        guard let channel = channels[name], synced.contains(name) else { return }  // nobody here, or a read will tell
+        guard UTF8Validation.isValid(body) else {
+            logger.warn("message \(sequence) on \(name) is not UTF-8 (published by another node?); not delivered")
+            return
+        }
+        if sequence == channel.sequence + 1 {
+            let message = Message(channel: name, sequence: sequence, body: body)
+            channel.append(message, bufferSize: windowSize)
+            channel.deliver(message)
+        } else if sequence > channel.sequence + 1 {
+            resync(name)  // a gap: fill it from the store before delivering anything newer
+        } else if sequence == 1 {
+            // The channel expired and started again at 1.
+            channel.clearData()
+            let message = Message(channel: name, sequence: 1, body: body)
+            channel.append(message, bufferSize: windowSize)
+            channel.deliver(message)
+        }
+    }
+
+    private func resync(_ name: String) {
+        synced.remove(name)
+        let read = reads[name] ?? ChannelRead()
+        reads[name] = read
+        if !read.inFlight { startRead(name) }
+    }
+}
+
+/// Subscribers of one channel waiting for the same read.
+private final class ChannelRead {
+    var inFlight = false
+    var waiting: [PendingSubscription] = []
+}
+
+/// A subscription whose catch-up read is still on its way; then a handle on its place in the channel.
+private final class PendingSubscription: SubscriptionHandle {
+    private(set) var subscriber: ChannelSubscriber?
+    let lastSequence: Int
+    private(set) var cancelled = false
+    private var attached: SubscriptionHandle?
+
+    init(subscriber: ChannelSubscriber, lastSequence: Int) {
+        self.subscriber = subscriber
+        self.lastSequence = lastSequence
+    }
+
+    func attach(_ handle: SubscriptionHandle) {
+        attached = handle
+        subscriber = nil
+    }
+
+    func finish() { subscriber = nil }
+
+    func cancel() {
+        cancelled = true
+        subscriber = nil
+        attached?.cancel()
+        attached = nil
+    }
+}
