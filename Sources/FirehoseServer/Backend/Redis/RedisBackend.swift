@@ -162,6 +162,11 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         let read = reads.removeValue(forKey: name)
         // The store is the truth unless pub/sub has already brought something newer.
         if !synced.contains(name) || sequence >= channel.sequence {
+            if sequence < channel.sequence {
+                // The store went back (the keys expired, or Redis restarted without its data):
+                // waiting subscribers get what comes next, whatever its number, as on a restart.
+                channel.clearData()
+            }
             let messages = bodies.enumerated().map { index, body in
                 channel.buffered(sequence - index) ?? Message(channel: name, sequence: sequence - index, body: body)
             }
