@@ -1,9 +1,9 @@
-"""Keeps spec/http.md and this suite in step. Needs no server.
+"""Keeps the spec (spec/http.md, spec/websocket.md) and this suite in step. Needs no server.
 
 Checks that every clause of the spec is named by some test's @pytest.mark.clause marker, that every
 marker names a real clause, that test names start with one of their clause ids, and that a test
-carries @pytest.mark.extension exactly when it checks an EXT clause (so `-m "not extension"` is the
-reference-compatible subset).
+carries @pytest.mark.extension exactly when it checks an extension clause (EXT or WSX), so
+`-m "not extension"` is the reference-compatible subset.
 
 Run as a script to print which tests check which clause:  python3 compat/test_spec_coverage.py
 """
@@ -16,21 +16,44 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SPEC = HERE.parent / "spec" / "http.md"
-GROUPS = ("FR", "PUB", "LP", "MTH", "CORS", "MUX", "ENC", "EXT")
+SPEC_DIR = HERE.parent / "spec"
+# Each spec file and the clause groups it may define.
+SPECS = {
+    "http.md": ("FR", "PUB", "LP", "MTH", "CORS", "MUX", "ENC", "EXT"),
+    "websocket.md": ("WS", "WSM", "WSX"),
+}
+GROUPS = tuple(group for groups in SPECS.values() for group in groups)
+EXTENSION_GROUPS = ("EXT", "WSX")
 CLAUSE_LINE = re.compile(r"^\*\*(?P<id>[A-Z]+-\d+)\*\* \((?P<kind>reference|extension)\)\.", re.M)
 CLAUSE_ID = re.compile(r"^(?P<group>[A-Z]+)-(?P<n>\d+)$")
 
 
+def spec_clauses_by_file() -> dict:
+    """{spec file name: {clause id: "reference" | "extension"} in spec order}."""
+    found = {}
+    for name in SPECS:
+        text = (SPEC_DIR / name).read_text(encoding="utf-8")
+        clauses = {}
+        for match in CLAUSE_LINE.finditer(text):
+            cid = match["id"]
+            assert cid not in clauses, f"clause {cid} is defined twice in spec/{name}"
+            clauses[cid] = match["kind"]
+        found[name] = clauses
+    return found
+
+
 def spec_clauses() -> dict:
-    """{clause id: "reference" | "extension"} in spec order."""
-    text = SPEC.read_text(encoding="utf-8")
+    """{clause id: "reference" | "extension"} over all spec files, in spec order."""
     clauses = {}
-    for match in CLAUSE_LINE.finditer(text):
-        cid = match["id"]
-        assert cid not in clauses, f"clause {cid} is defined twice in {SPEC}"
-        clauses[cid] = match["kind"]
+    for name, own in spec_clauses_by_file().items():
+        for cid, kind in own.items():
+            assert cid not in clauses, f"clause {cid} of spec/{name} is also defined in another spec file"
+            clauses[cid] = kind
     return clauses
+
+
+def is_extension_clause(cid: str) -> bool:
+    return cid.split("-")[0] in EXTENSION_GROUPS
 
 
 def _is_mark(node: ast.AST, name: str) -> bool:
@@ -90,29 +113,35 @@ def coverage() -> dict:
 
 
 def test_spec_clauses_are_well_formed():
-    clauses = spec_clauses()
-    assert len(clauses) > 50, f"only {len(clauses)} clauses parsed from {SPEC}: has the clause format changed?"
+    by_file = spec_clauses_by_file()
+    assert len(by_file["http.md"]) > 50, (
+        f"only {len(by_file['http.md'])} clauses parsed from spec/http.md: has the clause format changed?")
+    assert len(by_file["websocket.md"]) > 30, (
+        f"only {len(by_file['websocket.md'])} clauses parsed from spec/websocket.md: has the clause format changed?")
+    spec_clauses()  # no id is defined in two files
     numbers = defaultdict(list)
-    for cid, kind in clauses.items():
-        match = CLAUSE_ID.match(cid)
-        assert match and match["group"] in GROUPS, f"unknown clause group in {cid}"
-        numbers[match["group"]].append(int(match["n"]))
-        expected_kind = "extension" if match["group"] == "EXT" else "reference"
-        assert kind == expected_kind, f"{cid} is marked ({kind}); clauses of its group are ({expected_kind})"
+    for name, clauses in by_file.items():
+        for cid, kind in clauses.items():
+            match = CLAUSE_ID.match(cid)
+            assert match and match["group"] in GROUPS, f"unknown clause group in {cid} (spec/{name})"
+            assert match["group"] in SPECS[name], f"{cid} belongs in another spec file than spec/{name}"
+            numbers[match["group"]].append(int(match["n"]))
+            expected_kind = "extension" if is_extension_clause(cid) else "reference"
+            assert kind == expected_kind, f"{cid} is marked ({kind}); clauses of its group are ({expected_kind})"
     for group, ns in numbers.items():
         assert ns == list(range(1, len(ns) + 1)), f"{group} clauses are not numbered 1..n in order: {ns}"
 
 
 def test_every_clause_is_checked_by_a_test():
     unchecked = [cid for cid, tests in coverage().items() if not tests]
-    assert not unchecked, f"clauses of spec/http.md that no test names in a clause marker: {unchecked}"
+    assert not unchecked, f"spec clauses that no test names in a clause marker: {unchecked}"
 
 
 def test_every_marker_names_a_real_clause():
     known = spec_clauses()
     unknown = [(f"{file}::{name}", cid) for file, name, clauses, _ in collected_tests()
                for cid in clauses if cid not in known]
-    assert not unknown, f"clause markers naming clauses that spec/http.md does not define: {unknown}"
+    assert not unknown, f"clause markers naming clauses that no spec file defines: {unknown}"
 
 
 def test_every_test_names_its_clause():
@@ -130,11 +159,11 @@ def test_every_test_names_its_clause():
 def test_extension_marker_matches_ext_clauses():
     problems = []
     for file, name, clauses, extension in collected_tests():
-        checks_ext = any(cid.startswith("EXT-") for cid in clauses)
+        checks_ext = any(is_extension_clause(cid) for cid in clauses)
         if checks_ext and not extension:
-            problems.append(f"{file}::{name} checks an EXT clause but lacks @pytest.mark.extension")
+            problems.append(f"{file}::{name} checks an extension clause but lacks @pytest.mark.extension")
         if extension and not checks_ext:
-            problems.append(f"{file}::{name} is marked extension but names no EXT clause")
+            problems.append(f"{file}::{name} is marked extension but names no extension clause")
     assert not problems, "\n".join(problems)
 
 

@@ -53,8 +53,20 @@ public enum WebSocketProtocol {
             return .subscribe(lastSequence: 0)
         }
         if document["ping"] == .string("PING") { return .ping }
-        let sequence = (document["last_message_sequence"] ?? document["message_sequence"]).flatMap(MultiplexSubscription.sequence(in:)) ?? 0
-        return .subscribe(lastSequence: max(0, sequence))
+        return .subscribe(lastSequence: sequence(in: document))
+    }
+
+    /// The sequence an object names: `last_message_sequence`, or `message_sequence` when the
+    /// former is absent, `null` or `false` (the reference's `a || b`). Numbers and numeric strings
+    /// count; anything else, and negatives, mean 0 (the latest).
+    static func sequence(in object: JSONValue) -> Int {
+        var value = object["last_message_sequence"]
+        if value == nil || value == .null || value == .bool(false) { value = object["message_sequence"] }
+        switch value {
+        case let .number(number)?: return max(0, LenientInteger.truncating(number))
+        case let .string(text)?: return max(0, LenientInteger.parse(text))
+        default: return 0
+        }
     }
 
     /// What a message on a multiplexed socket asks for.
@@ -68,7 +80,7 @@ public enum WebSocketProtocol {
 
     public static func multiplexCommand(_ payload: [UInt8], binary: Bool) -> MultiplexCommand {
         guard !binary, let document = try? JSONParser.parse(payload), case .object = document else { return .ignore }
-        if document["ping"] == .string("PING") { return .ping }
+        // The reference looks for a subscribe, then an unsubscribe, then a ping.
         if let request = document["multiplex_subscribe"] {
             let entries: [JSONValue]
             switch request {
@@ -79,8 +91,7 @@ public enum WebSocketProtocol {
             var subscriptions: [MultiplexSubscription] = []
             for entry in entries {
                 guard case let .string(channel)? = entry["channel"], !channel.isEmpty else { continue }
-                let sequence = (entry["last_message_sequence"] ?? entry["message_sequence"]).flatMap(MultiplexSubscription.sequence(in:)) ?? 0
-                subscriptions.append(MultiplexSubscription(channel: channel, lastSequence: max(0, sequence)))
+                subscriptions.append(MultiplexSubscription(channel: channel, lastSequence: sequence(in: entry)))
             }
             return .subscribe(subscriptions)
         }
@@ -91,6 +102,7 @@ public enum WebSocketProtocol {
             default: return .ignore
             }
         }
+        if document["ping"] == .string("PING") { return .ping }
         return .ignore
     }
 }

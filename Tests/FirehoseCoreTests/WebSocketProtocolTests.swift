@@ -35,6 +35,10 @@ final class WebSocketProtocolTests: XCTestCase {
             ("5", false, .subscribe(lastSequence: 0)),
             ("null", false, .subscribe(lastSequence: 0)),
             (#"{"last_message_sequence":5}"#, true, .subscribe(lastSequence: 0)),
+            (#"{"last_message_sequence":null,"message_sequence":5}"#, false, .subscribe(lastSequence: 5)),
+            (#"{"last_message_sequence":false,"message_sequence":5}"#, false, .subscribe(lastSequence: 5)),
+            (#"{"last_message_sequence":{"last_message_sequence":5}}"#, false, .subscribe(lastSequence: 0)),
+            (#"{"last_message_sequence":true}"#, false, .subscribe(lastSequence: 0)),
         ]
         for (text, binary, expected) in rows {
             XCTAssertEqual(WebSocketProtocol.channelCommand(Array(text.utf8), binary: binary), expected, text)
@@ -52,6 +56,8 @@ final class WebSocketProtocolTests: XCTestCase {
             (#"{"multiplex_unsubscribe":"/b"}"#, .unsubscribe(["/b"])),
             (#"{"multiplex_subscribe":"/a"}"#, .ignore),
             (#"{"last_message_sequence":0}"#, .ignore),
+            (#"{"ping":"PING","multiplex_subscribe":{"channel":"/a"}}"#, .subscribe([Sub(channel: "/a", lastSequence: 0)])),
+            (#"{"ping":"PING","multiplex_unsubscribe":"/a"}"#, .unsubscribe(["/a"])),
             ("garbage", .ignore),
             ("5", .ignore),
         ]

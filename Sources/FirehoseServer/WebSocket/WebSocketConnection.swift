@@ -23,6 +23,16 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     private var multiplexSubscriptions: [String: SubscriptionHandle] = [:]
     private var pingOutstanding = false
     private var closeWhenFlushed = false
+    /// Set while wslay is calling us: its context must not be freed until it returns, and what we
+    /// write goes to `staging`, appended after wslay's own control frames (pongs) have gone out.
+    private var insideWslay = false
+    private var closeRequested = false
+    private var staging: OpaquePointer?
+    /// Bytes announced so far by the frames of the message being received.
+    private var incomingMessageBytes: UInt64 = 0
+    /// Closing: our close frame is out, and the client's remaining bytes are read and dropped for a
+    /// moment so that closing does not reset the socket before the client has read it.
+    private var lingering = false
 
     init(context: ServerContext, bev: OpaquePointer, mode: Mode) {
         self.context = context
@@ -63,20 +73,20 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     // MARK: delivering
 
     func receive(_ message: Message) -> Bool {
-        guard let bev, !closeWhenFlushed else { return false }
-        let output = bufferevent_get_output(bev)
-        switch mode {
-        case .channel: OutputBuffer.addTextFrame(message.frame, to: output)
-        case .multiplex: OutputBuffer.addTextFrame(message.multiplexedFrame, to: output)
-        }
-        let queued = evbuffer_get_length(output)
+        guard let output, !closeWhenFlushed, !closeRequested else { return false }
+        let queued = queuedBytes
         if queued > context.configuration.webSocketMaxBufferedBytes {
             // A client that does not read is cut off rather than buffered for: it reconnects and
-            // resumes by sequence from the channel's buffer.
+            // resumes by sequence from the channel's buffer. (What was queued before this message
+            // counts, so one message larger than the budget still goes out to a reading client.)
             context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
             context.record(.errors)
             close()
             return false
+        }
+        switch mode {
+        case .channel: OutputBuffer.addTextFrame(message.frame, to: output)
+        case .multiplex: OutputBuffer.addTextFrame(message.multiplexedFrame, to: output)
         }
         return true
     }
@@ -90,19 +100,34 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
         }
         pingOutstanding = false
         context.webSocketPingQueue.schedule(self)
-        if wslay_event_recv(wslay) != 0 {
+        insideWslay = true
+        let status = wslay_event_recv(wslay)
+        insideWslay = false
+        if closeRequested {
             close()
+            return
+        }
+        if status != 0 {
+            // A malformed frame (wslay stops reading and queues a close without a status code):
+            // answer with our own close frame, 1002, then close gracefully. wslay is not used again.
+            context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
+            if let bev { OutputBuffer.add(WebSocketConnection.protocolErrorClose, to: bufferevent_get_output(bev)) }
+            finish()
             return
         }
         flush()
     }
 
-    /// Sends whatever wslay has queued (pongs, close frames) and closes once both sides are done.
+    /// Sends whatever wslay has queued (pongs, close frames), then what we wrote meanwhile, and
+    /// closes once both sides are done.
     private func flush() {
-        guard let wslay, bev != nil else { return }
+        guard let wslay, let bev else { return }
         if wslay_event_want_write(wslay) != 0, wslay_event_send(wslay) != 0 {
             close()
             return
+        }
+        if let staging, evbuffer_get_length(staging) > 0 {
+            evbuffer_add_buffer(bufferevent_get_output(bev), staging)
         }
         if wslay_event_want_read(wslay) == 0, wslay_event_want_write(wslay) == 0 {
             finish()
@@ -114,10 +139,42 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
         guard let bev, !closeWhenFlushed else { return }
         closeWhenFlushed = true
         cancelSubscriptions()
-        if evbuffer_get_length(bufferevent_get_output(bev)) == 0 { close() }
+        if evbuffer_get_length(bufferevent_get_output(bev)) == 0 { linger() }
+    }
+
+    private func linger() {
+        guard let bev, !lingering else { return }
+        lingering = true
+        shutdown(bufferevent_getfd(bev), Int32(SHUT_WR))
+        context.lingerQueue.schedule(self)
+    }
+
+    /// Where a data frame goes now (see `staging`).
+    private var output: OpaquePointer? {
+        guard let bev else { return nil }
+        guard insideWslay else { return bufferevent_get_output(bev) }
+        if staging == nil { staging = evbuffer_new() }
+        return staging
+    }
+
+    private var queuedBytes: Int {
+        (bev.map { evbuffer_get_length(bufferevent_get_output($0)) } ?? 0) + (staging.map { evbuffer_get_length($0) } ?? 0)
+    }
+
+    /// Refuses a message as soon as its frame headers announce more than the limit (wslay would
+    /// only notice once that much had arrived).
+    fileprivate func frameStarted(opcode: UInt8, length: UInt64) {
+        guard opcode & 0x8 == 0 else { return }  // control frames are capped at 125 bytes by wslay
+        incomingMessageBytes = opcode == UInt8(WSLAY_CONTINUATION_FRAME.rawValue) ? incomingMessageBytes &+ length : length
+        if incomingMessageBytes > UInt64(context.configuration.webSocketMaxMessageBytes), let wslay {
+            context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
+            wslay_event_queue_close(wslay, UInt16(WSLAY_CODE_MESSAGE_TOO_BIG.rawValue), nil, 0)
+            wslay_event_shutdown_read(wslay)
+        }
     }
 
     fileprivate func message(_ payload: UnsafeBufferPointer<UInt8>, opcode: UInt8) {
+        guard !closeRequested else { return }
         let binary = opcode == UInt8(WSLAY_BINARY_FRAME.rawValue)
         guard binary || opcode == UInt8(WSLAY_TEXT_FRAME.rawValue) else { return }
         let bytes = Array(payload)
@@ -154,7 +211,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
 
     private func subscribe(_ list: [MultiplexSubscription], counter: MetricsRecorder.Counter) {
         for entry in list {
-            guard bev != nil, !closeWhenFlushed else { return }
+            guard bev != nil, !closeWhenFlushed, !closeRequested else { return }
             guard multiplexSubscriptions[entry.channel] == nil else {
                 context.record(.duplicateMultiplexSubscription, channel: entry.channel)
                 continue
@@ -162,22 +219,28 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             context.record(.subscribed, channel: entry.channel)
             context.record(counter, channel: entry.channel)
             if let handle = context.backend.subscribe(channel: entry.channel, lastSequence: entry.lastSequence, subscriber: self) {
-                if bev == nil || closeWhenFlushed { handle.cancel() } else { multiplexSubscriptions[entry.channel] = handle }
+                if bev == nil || closeWhenFlushed || closeRequested { handle.cancel() } else { multiplexSubscriptions[entry.channel] = handle }
             }
         }
     }
 
     private func pong() {
-        guard let bev else { return }
-        OutputBuffer.addTextFrame(WebSocketConnection.pong, to: bufferevent_get_output(bev))
+        guard let output else { return }
+        OutputBuffer.addTextFrame(WebSocketConnection.pong, to: output)
     }
 
     private static let pong = SharedBytes(WebSocketProtocol.pongPayload)
+    /// A close frame with status 1002 (protocol error).
+    private static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
 
     // MARK: liveness and closing
 
     /// Nothing heard for a ping interval: ping; nothing heard for another: the peer is gone.
     override func deadlineExpired() {
+        if lingering {
+            close()
+            return
+        }
         guard let wslay, !closeWhenFlushed else { return }
         if pingOutstanding {
             context.logger.info("\(peerDescription): WebSocket peer did not answer a ping; closing")
@@ -192,7 +255,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     }
 
     private func drained() {
-        if closeWhenFlushed { close() }
+        if closeWhenFlushed { linger() }
     }
 
     private func event(_ events: Int16) {
@@ -209,11 +272,19 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
 
     func close() {
         guard let bev else { return }
+        if insideWslay {
+            // Freeing the wslay context now would pull it from under wslay_event_recv.
+            closeRequested = true
+            cancelSubscriptions()
+            return
+        }
         cancelDeadline()
         cancelSubscriptions()
         self.bev = nil
         if let wslay { wslay_event_context_free(wslay) }
         wslay = nil
+        if let staging { evbuffer_free(staging) }
+        staging = nil
         bufferevent_free(bev)
         context.webSocketClosed()
         Unmanaged.passUnretained(self).release()
@@ -253,6 +324,10 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             }
             evbuffer_add(bufferevent_get_output(bev), data, length)
             return length
+        }
+        callbacks.on_frame_recv_start_callback = { _, argument, user in
+            guard let argument else { return }
+            WebSocketConnection.connection(user).frameStarted(opcode: argument.pointee.opcode, length: argument.pointee.payload_length)
         }
         callbacks.on_msg_recv_callback = { _, argument, user in
             guard let argument else { return }
