@@ -34,9 +34,12 @@ test: unit-test compat-local
 unit-test: build
 	$(SWIFT) test
 
-## compat-local: start the debug binary on a free port and run the whole compat suite against it
+## compat-local: the whole compat suite against freshly started servers: memory backend; redis
+## backend; two redis nodes (publishing on one, subscribing on the other)
 compat-local: build
 	compat/run-local.sh .build/debug/firehose
+	COMPAT_BACKEND=redis compat/run-local.sh .build/debug/firehose
+	COMPAT_BACKEND=redis COMPAT_NODES=2 compat/run-local.sh .build/debug/firehose
 
 ## compat: run the compat suite against any running Firehose server (URL=http://host:port)
 compat: deps

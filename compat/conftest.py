@@ -24,6 +24,13 @@ def pytest_addoption(parser):
         help="base URL of the server under test (env FIREHOSE_URL; default http://127.0.0.1:7474)",
     )
     group.addoption(
+        "--publish-url",
+        default=os.environ.get("FIREHOSE_PUBLISH_URL"),
+        help="another node sharing the server's backend: the suite's set-up publishes go there while "
+        "subscriptions go to --url, so every such test checks delivery across nodes "
+        "(env FIREHOSE_PUBLISH_URL; default: --url)",
+    )
+    group.addoption(
         "--longpoll-timeout",
         type=float,
         default=float(os.environ.get("COMPAT_LONGPOLL_TIMEOUT", "20")),
@@ -44,9 +51,11 @@ def server(pytestconfig) -> wire.Server:
         pytestconfig.getoption("--url"),
         pytestconfig.getoption("--longpoll-timeout"),
         pytestconfig.getoption("--idle-timeout"),
+        publish_url=pytestconfig.getoption("--publish-url"),
     )
     try:
         srv.connect(timeout=3).close()
+        srv.connect_publisher(timeout=3).close()
     except OSError as exc:
         pytest.fail(f"cannot connect to the server under test at {srv.url}: {exc}", pytrace=False)
     return srv

@@ -1,28 +1,75 @@
 #!/usr/bin/env bash
-# Starts the given firehose binary on a free loopback port with short timeouts, runs the compat
-# suite against it, and fails if the suite fails or the server did not survive it.
-# FIREHOSE_ARGS adds server arguments (e.g. "--backend redis --redis-url redis://127.0.0.1:6390").
+# Starts the given firehose binary on free loopback ports with short timeouts, runs the compat
+# suite against it, and fails if the suite fails or a server did not survive it.
+#   COMPAT_BACKEND=redis  also start a throwaway redis-server (no persistence) and use it
+#   COMPAT_NODES=2        start a second node on the same backend; the suite publishes there and
+#                         subscribes on the first, so delivery crosses nodes
+#   FIREHOSE_ARGS         more server arguments
+# Extra arguments go to pytest.
 set -euo pipefail
 binary=${1:?usage: compat/run-local.sh path/to/firehose [pytest args...]}
 shift
-log=$(mktemp)
+backend=${COMPAT_BACKEND:-memory}
+nodes=${COMPAT_NODES:-1}
 export COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3
-"$binary" server --host 127.0.0.1 --port 0 --long-poll-timeout "$COMPAT_LONGPOLL_TIMEOUT" \
-  --idle-timeout "$COMPAT_IDLE_TIMEOUT" --log-level "${LOG_LEVEL:-info}" ${FIREHOSE_ARGS:-} 2>"$log" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 100); do
-  port=$(grep -o 'listening on http://[^ ]*' "$log" | sed 's/.*://' || true)
-  [ -n "$port" ] && break
-  kill -0 $pid 2>/dev/null || { cat "$log"; echo "server exited at start-up"; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$log"; echo "server did not report its port"; exit 1; }
-status=0
-python3 -m pytest compat -q --url "http://127.0.0.1:$port" "$@" || status=$?
-if ! kill -0 $pid 2>/dev/null; then
-  echo "the server died during the compat suite:"; cat "$log"; exit 1
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+args=(--host 127.0.0.1 --port 0 --long-poll-timeout "$COMPAT_LONGPOLL_TIMEOUT" --idle-timeout "$COMPAT_IDLE_TIMEOUT"
+      --log-level "${LOG_LEVEL:-info}")
+if [ "$backend" = redis ]; then
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  args+=(--backend redis --redis-url "redis://127.0.0.1:$redis_port/0")
 fi
-if grep -qE ' (WARN|ERROR) ' "$log"; then echo "--- server warnings and errors ---"; grep -E ' (WARN|ERROR) ' "$log" | tail -n 50; fi
+# shellcheck disable=SC2206
+args+=(${FIREHOSE_ARGS:-})
+
+# start_node N: starts node N and sets port_N from its start-up line.
+start_node() {
+  "$binary" server "${args[@]}" 2>"$work/node$1.log" &
+  pids+=($!)
+  local pid=$! port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on http://[^ ]*' "$work/node$1.log" | sed 's/.*://' || true)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$work/node$1.log"; echo "node $1 exited at start-up"; exit 1; }
+    sleep 0.05
+  done
+  [ -n "$port" ] || { cat "$work/node$1.log"; echo "node $1 did not report its port"; exit 1; }
+  # Ready when the health check passes (for redis: both connections up).
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://127.0.0.1:$port/")" = 200 ] && break
+    sleep 0.05
+  done
+  eval "port_$1=$port"
+}
+
+start_node 1
+url="http://127.0.0.1:$port_1"
+publish=()
+if [ "$nodes" = 2 ]; then
+  start_node 2
+  publish=(--publish-url "http://127.0.0.1:$port_2")
+fi
+echo "compat: $backend backend, $nodes node(s): subscribing on $url${publish:+, publishing on ${publish[1]}}"
+
+status=0
+python3 -m pytest compat -q --url "$url" "${publish[@]}" "$@" || status=$?
+for n in $(seq 1 "$nodes"); do
+  pid=${pids[$(( ${#pids[@]} - nodes + n - 1 ))]}
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "node $n died during the compat suite:"; cat "$work/node$n.log"; exit 1
+  fi
+  if grep -qE ' (WARN|ERROR) ' "$work/node$n.log"; then
+    echo "--- node $n warnings and errors ---"; grep -E ' (WARN|ERROR) ' "$work/node$n.log" | tail -n 30
+  fi
+done
 exit $status

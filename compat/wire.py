@@ -401,16 +401,21 @@ class Server:
     """Where the server under test lives and how long its timers are, plus one-shot helpers that
     each use a fresh connection."""
 
-    def __init__(self, url: str, longpoll_timeout: float, idle_timeout: float):
+    def __init__(self, url: str, longpoll_timeout: float, idle_timeout: float, publish_url: Optional[str] = None):
+        self.url = url
+        self.host, self.port, self.hostport = self._split(url)
+        # Where publish()/publish_many() send: another node sharing the backend, or this one.
+        self.publish_url = publish_url or url
+        self.publish_host, self.publish_port, self.publish_hostport = self._split(self.publish_url)
+        self.longpoll_timeout = longpoll_timeout
+        self.idle_timeout = idle_timeout
+
+    @staticmethod
+    def _split(url: str):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"expected a URL like http://127.0.0.1:7474, got {url!r}")
-        self.url = url
-        self.host = parts.hostname
-        self.port = parts.port or 80
-        self.hostport = parts.netloc
-        self.longpoll_timeout = longpoll_timeout
-        self.idle_timeout = idle_timeout
+        return parts.hostname, parts.port or 80, parts.netloc
 
     @property
     def quiet_after_longpoll(self) -> float:
@@ -430,6 +435,9 @@ class Server:
     def connect(self, timeout: float = DEFAULT_TIMEOUT) -> Connection:
         return Connection(self.host, self.port, timeout, hostport=self.hostport)
 
+    def connect_publisher(self, timeout: float = DEFAULT_TIMEOUT) -> Connection:
+        return Connection(self.publish_host, self.publish_port, timeout, hostport=self.publish_hostport)
+
     @staticmethod
     def channel(label: str) -> str:
         """A channel name no other test (or other traffic) uses."""
@@ -437,13 +445,13 @@ class Server:
         return f"/compat/{safe}/{secrets.token_hex(6)}"
 
     def publish(self, channel: str, body: Union[bytes, str] = b"", headers: Headers = None) -> Response:
-        with self.connect() as conn:
+        with self.connect_publisher() as conn:
             resp = conn.put(channel, body, headers)
         assert resp.status == 202, f"PUT {channel} was not accepted: {resp!r}"
         return resp
 
     def publish_many(self, channel: str, bodies: Iterable, headers: Headers = None) -> None:
-        with self.connect() as conn:
+        with self.connect_publisher() as conn:
             for body in bodies:
                 resp = conn.put(channel, body, headers)
                 assert resp.status == 202, f"PUT {channel} was not accepted: {resp!r}"

@@ -24,7 +24,7 @@ final class RedisProcess: @unchecked Sendable {
 
     func start() throws {
         let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let binary else { throw XCTSkip("redis-server is not installed (make test installs it)") }
+        guard let binary else { throw RESPClient.Failure.io("redis-server is not installed (make test installs it)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory, "--daemonize", "no", "--loglevel", "warning"]
