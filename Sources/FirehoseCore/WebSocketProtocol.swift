@@ -38,6 +38,45 @@ public enum WebSocketProtocol {
 
     public static let pongPayload = Array(#"{"pong":"PONG"}"#.utf8)
 
+    /// What the first bytes of a frame say about it.
+    public struct FrameHeader: Equatable, Sendable {
+        public var fin: Bool
+        public var opcode: UInt8
+        /// Bytes of header, including the masking key.
+        public var headerLength: Int
+        public var payloadLength: UInt64
+
+        public init(fin: Bool, opcode: UInt8, headerLength: Int, payloadLength: UInt64) {
+            self.fin = fin
+            self.opcode = opcode
+            self.headerLength = headerLength
+            self.payloadLength = payloadLength
+        }
+
+        public var isControl: Bool { opcode & 0x8 != 0 }
+        public var totalLength: UInt64 { UInt64(headerLength) &+ payloadLength }
+    }
+
+    /// Reads a frame header from the start of `bytes`, or `nil` while it is incomplete (at most
+    /// 14 bytes are ever needed). Validation beyond framing (masking, opcodes) is wslay's.
+    public static func frameHeader(_ bytes: UnsafeRawBufferPointer) -> FrameHeader? {
+        guard bytes.count >= 2 else { return nil }
+        let masked = bytes[1] & 0x80 != 0
+        var length = UInt64(bytes[1] & 0x7F)
+        var offset = 2
+        if length == 126 {
+            guard bytes.count >= 4 else { return nil }
+            length = UInt64(bytes[2]) << 8 | UInt64(bytes[3])
+            offset = 4
+        } else if length == 127 {
+            guard bytes.count >= 10 else { return nil }
+            length = (2..<10).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[$1]) }
+            offset = 10
+        }
+        if masked { offset += 4 }
+        return FrameHeader(fin: bytes[0] & 0x80 != 0, opcode: bytes[0] & 0x0F, headerLength: offset, payloadLength: length)
+    }
+
     /// What a message on a single-channel socket asks for.
     public enum ChannelCommand: Equatable, Sendable {
         case ping

@@ -2,9 +2,13 @@ import CLibevent
 import CWslay
 import FirehoseCore
 
-/// One client WebSocket after the upgrade: wslay reads frames (reassembly, masking, UTF-8 and size
-/// checks, control frames, the close handshake); data frames go out directly as a 2-10 byte header
-/// plus the message's shared JSON, so fan-out never copies or re-encodes a message per client.
+/// One client WebSocket after the upgrade: wslay reads frames (reassembly, masking, UTF-8 checks,
+/// control frames, the close handshake); data frames go out directly as a 2-10 byte header plus
+/// the message's shared JSON, so fan-out never copies or re-encodes a message per client.
+///
+/// wslay's context carries about 8 KiB of buffers, which an idle subscriber does not need: frames
+/// are handed to wslay only once complete (their headers are read here), so between messages its
+/// state is empty and the context is freed, and made again when the client next sends something.
 /// Loop thread only. Keeps itself alive while its socket is open.
 final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     enum Mode {
@@ -30,6 +34,10 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     private var staging: OpaquePointer?
     /// Bytes announced so far by the frames of the message being received.
     private var incomingMessageBytes: UInt64 = 0
+    /// A fragmented message is being received: wslay holds its earlier fragments.
+    private var fragmented = false
+    /// How many more input bytes wslay may read now: exactly the complete frames handed to it.
+    private var readAllowance = 0
     /// Closing: our close frame is out, and the client's remaining bytes are read and dropped for a
     /// moment so that closing does not reset the socket before the client has read it.
     private var lingering = false
@@ -47,15 +55,10 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
         guard let bev else { return }
         _ = Unmanaged.passRetained(self)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        var context: OpaquePointer?
-        guard wslay_event_context_server_init(&context, WebSocketConnection.callbacks, me) == 0, let context else {
-            self.context.logger.error("wslay context allocation failed; closing")
-            close()
-            return
-        }
-        wslay = context
-        wslay_event_config_set_max_recv_msg_length(context, UInt64(self.context.configuration.webSocketMaxMessageBytes))
         self.context.webSocketOpened()
+        // A whole frame must fit in the input buffer before it is handed to wslay.
+        let maxMessage = self.context.configuration.webSocketMaxMessageBytes
+        bufferevent_setwatermark(bev, Int16(EV_READ), 0, max(self.context.configuration.readHighWatermark, maxMessage + 64))
         bufferevent_setcb(bev, { _, context in
             Unmanaged<WebSocketConnection>.fromOpaque(context!).takeUnretainedValue().readable()
         }, { _, context in
@@ -94,44 +97,95 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     // MARK: reading
 
     private func readable() {
-        guard let wslay, !closeWhenFlushed else {
+        guard let bev, !closeWhenFlushed else {
             if let bev { evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev))) }
             return
         }
         pingOutstanding = false
         context.webSocketPingQueue.schedule(self)
-        insideWslay = true
-        let status = wslay_event_recv(wslay)
-        insideWslay = false
-        if closeRequested {
-            close()
-            return
-        }
-        if status != 0 {
-            // A malformed frame (wslay stops reading and queues a close without a status code):
-            // answer with our own close frame, 1002, then close gracefully. wslay is not used again.
-            context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
-            if let bev { OutputBuffer.add(WebSocketConnection.protocolErrorClose, to: bufferevent_get_output(bev)) }
-            finish()
-            return
+        let input = bufferevent_get_input(bev)
+        while self.bev != nil, !closeWhenFlushed {
+            var bytes: (UInt64, UInt64) = (0, 0)  // 16 bytes: room for the longest frame header
+            let available = withUnsafeMutableBytes(of: &bytes) { evbuffer_copyout(input, $0.baseAddress, 14) }
+            guard available > 0, let header = withUnsafeBytes(of: &bytes, { WebSocketProtocol.frameHeader(UnsafeRawBufferPointer(rebasing: $0[0..<available])) }) else { break }
+            // The message's size so far with this frame; kept only once the frame is handed over,
+            // since an incomplete frame's header is read again on the next read.
+            let messageBytes = header.opcode == 0 ? incomingMessageBytes &+ header.payloadLength : header.payloadLength
+            if !header.isControl {
+                if messageBytes > UInt64(context.configuration.webSocketMaxMessageBytes) {
+                    context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
+                    closeWith(WebSocketConnection.tooBigClose)
+                    return
+                }
+            }
+            guard UInt64(evbuffer_get_length(input)) >= header.totalLength else { break }
+            guard let wslay = wslayContext() else { return }
+            if !header.isControl {
+                incomingMessageBytes = messageBytes
+                fragmented = !header.fin
+            }
+            readAllowance = Int(header.totalLength)
+            insideWslay = true
+            let status = wslay_event_recv(wslay)
+            insideWslay = false
+            readAllowance = 0
+            if closeRequested {
+                close()
+                return
+            }
+            if status != 0 {
+                // A malformed frame (wslay stops reading and queues a close without a status code):
+                // answer with our own close frame, 1002. wslay is not used again.
+                context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
+                closeWith(WebSocketConnection.protocolErrorClose)
+                return
+            }
+            if wslay_event_want_read(wslay) == 0 { break }  // a close arrived, or wslay refused the frame
         }
         flush()
     }
 
-    /// Sends whatever wslay has queued (pongs, close frames), then what we wrote meanwhile, and
-    /// closes once both sides are done.
+    /// wslay's context, made when the client sends something after being quiet.
+    private func wslayContext() -> OpaquePointer? {
+        if let wslay { return wslay }
+        var created: OpaquePointer?
+        guard wslay_event_context_server_init(&created, WebSocketConnection.callbacks, Unmanaged.passUnretained(self).toOpaque()) == 0,
+              let created else {
+            context.logger.error("wslay context allocation failed; closing")
+            close()
+            return nil
+        }
+        wslay_event_config_set_max_recv_msg_length(created, UInt64(context.configuration.webSocketMaxMessageBytes))
+        wslay = created
+        return created
+    }
+
+    /// Sends whatever wslay has queued (pongs, close frames), then what we wrote meanwhile; closes
+    /// once both sides are done, or frees wslay's context while the connection is between messages.
     private func flush() {
-        guard let wslay, let bev else { return }
-        if wslay_event_want_write(wslay) != 0, wslay_event_send(wslay) != 0 {
+        guard let bev else { return }
+        if let wslay, wslay_event_want_write(wslay) != 0, wslay_event_send(wslay) != 0 {
             close()
             return
         }
         if let staging, evbuffer_get_length(staging) > 0 {
             evbuffer_add_buffer(bufferevent_get_output(bev), staging)
         }
+        guard let wslay else { return }
         if wslay_event_want_read(wslay) == 0, wslay_event_want_write(wslay) == 0 {
             finish()
+        } else if !fragmented, wslay_event_want_write(wslay) == 0, !closeWhenFlushed {
+            wslay_event_context_free(wslay)
+            self.wslay = nil
         }
+    }
+
+    /// Sends our own close frame (wslay is not involved) and closes after it.
+    private func closeWith(_ frame: [UInt8]) {
+        guard let bev else { return }
+        if let staging, evbuffer_get_length(staging) > 0 { evbuffer_add_buffer(bufferevent_get_output(bev), staging) }
+        OutputBuffer.add(frame, to: bufferevent_get_output(bev))
+        finish()
     }
 
     /// The close handshake is over (or the peer broke the protocol): deliver what is queued, then close.
@@ -159,18 +213,6 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
 
     private var queuedBytes: Int {
         (bev.map { evbuffer_get_length(bufferevent_get_output($0)) } ?? 0) + (staging.map { evbuffer_get_length($0) } ?? 0)
-    }
-
-    /// Refuses a message as soon as its frame headers announce more than the limit (wslay would
-    /// only notice once that much had arrived).
-    fileprivate func frameStarted(opcode: UInt8, length: UInt64) {
-        guard opcode & 0x8 == 0 else { return }  // control frames are capped at 125 bytes by wslay
-        incomingMessageBytes = opcode == UInt8(WSLAY_CONTINUATION_FRAME.rawValue) ? incomingMessageBytes &+ length : length
-        if incomingMessageBytes > UInt64(context.configuration.webSocketMaxMessageBytes), let wslay {
-            context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
-            wslay_event_queue_close(wslay, UInt16(WSLAY_CODE_MESSAGE_TOO_BIG.rawValue), nil, 0)
-            wslay_event_shutdown_read(wslay)
-        }
     }
 
     fileprivate func message(_ payload: UnsafeBufferPointer<UInt8>, opcode: UInt8) {
@@ -230,8 +272,11 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     }
 
     private static let pong = SharedBytes(WebSocketProtocol.pongPayload)
-    /// A close frame with status 1002 (protocol error).
+    /// Frames the server writes itself: close with 1002 (protocol error), close with 1009 (message
+    /// too big), and an empty ping.
     private static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
+    private static let tooBigClose: [UInt8] = [0x88, 0x02, 0x03, 0xF1]
+    private static let ping: [UInt8] = [0x89, 0x00]
 
     // MARK: liveness and closing
 
@@ -241,16 +286,14 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             close()
             return
         }
-        guard let wslay, !closeWhenFlushed else { return }
+        guard let bev, !closeWhenFlushed else { return }
         if pingOutstanding {
             context.logger.info("\(peerDescription): WebSocket peer did not answer a ping; closing")
             close()
             return
         }
         pingOutstanding = true
-        var ping = wslay_event_msg(opcode: UInt8(WSLAY_PING.rawValue), msg: nil, msg_length: 0)
-        wslay_event_queue_msg(wslay, &ping)
-        flush()
+        OutputBuffer.add(WebSocketConnection.ping, to: bufferevent_get_output(bev))
         context.webSocketPingQueue.schedule(self)
     }
 
@@ -309,11 +352,12 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
                 wslay_event_set_error(context, Int32(WSLAY_ERR_CALLBACK_FAILURE.rawValue))
                 return -1
             }
-            let read = evbuffer_remove(bufferevent_get_input(bev), buffer, length)
+            let read = evbuffer_remove(bufferevent_get_input(bev), buffer, min(length, this.readAllowance))
             guard read > 0 else {
                 wslay_event_set_error(context, Int32(WSLAY_ERR_WOULDBLOCK.rawValue))
                 return -1
             }
+            this.readAllowance -= Int(read)
             return Int(read)
         }
         callbacks.send_callback = { context, data, length, _, user in
@@ -324,10 +368,6 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             }
             evbuffer_add(bufferevent_get_output(bev), data, length)
             return length
-        }
-        callbacks.on_frame_recv_start_callback = { _, argument, user in
-            guard let argument else { return }
-            WebSocketConnection.connection(user).frameStarted(opcode: argument.pointee.opcode, length: argument.pointee.payload_length)
         }
         callbacks.on_msg_recv_callback = { _, argument, user in
             guard let argument else { return }
