@@ -1,6 +1,6 @@
 # Everything a new machine needs is installed by the targets themselves (Debian, root or sudo).
 SWIFT        ?= swift
-APT_PACKAGES := libevent-dev libhttp-parser-dev libwslay-dev libhiredis-dev redis-server pkg-config python3
+APT_PACKAGES := libevent-dev libhttp-parser-dev libwslay-dev libhiredis-dev redis-server pkg-config python3 curl
 URL          ?= http://127.0.0.1:7474
 PORT         ?= 7474
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -68,6 +68,13 @@ def channel(request) -> str:
 
 
 @pytest.fixture
+def eight(server, channel):
+    """A channel holding m1 .. m8 (sequence 8, all buffered), like /hello in the wire notes."""
+    server.publish_many(channel, [f"m{i}" for i in range(1, 9)])
+    return channel
+
+
+@pytest.fixture
 def conn(server) -> wire.Connection:
     """A keep-alive connection for this test."""
     return server.connect()

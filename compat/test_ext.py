@@ -292,20 +292,8 @@ def test_ext_12_no_message_is_lost_while_publishing(server, channel):
     stop = threading.Event()
 
     def consume(idx):
-        try:
-            with server.connect(timeout=server.longpoll_wait) as c:
-                last = 1
-                while last < expected[-1] and not stop.is_set():
-                    resp = c.get(lp_query(channel, last))
-                    if resp.status == 204:
-                        continue
-                    message, sequence = resp.message()
-                    if message != f"m-{sequence}":
-                        problems.append(f"consumer {idx}: message {message!r} with sequence {sequence}")
-                    received[idx].append(sequence)
-                    last = sequence
-        except Exception as exc:  # reported below, in the test's thread
-            problems.append(f"consumer {idx}: {exc!r}")
+        server.follow_long_poll(channel, 1, expected[-1], f"consumer {idx}", received[idx], problems,
+                                keep_going=lambda: not stop.is_set())
 
     threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in received]
     for thread in threads:

@@ -10,16 +10,7 @@ from wire import QUIET, frame, json_string
 from ws import PING_JSON, PONG_JSON
 
 
-@pytest.fixture
-def eight(server, channel):
-    """A channel holding m1 .. m8 (sequence 8, all buffered), like /hello in the wire notes."""
-    server.publish_many(channel, [f"m{i}" for i in range(1, 9)])
-    return channel
-
-
-def m(i: int) -> bytes:
-    """The frame for message m<i> of `eight`."""
-    return frame(f"m{i}", i)
+from wire import numbered_frame as m
 
 
 def subscribed(server, target, sequence=0, key="last_message_sequence") -> ws.WebSocket:

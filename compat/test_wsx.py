@@ -19,15 +19,7 @@ from ws import BINARY, CONTINUATION, PING, PING_JSON, PONG_JSON, RSV1, RSV2, RSV
 pytestmark = [pytest.mark.extension]
 
 
-@pytest.fixture
-def eight(server, channel):
-    """A channel holding m1 .. m8 (sequence 8, all buffered)."""
-    server.publish_many(channel, [f"m{i}" for i in range(1, 9)])
-    return channel
-
-
-def m(i: int) -> bytes:
-    return frame(f"m{i}", i)
+from wire import numbered_frame as m
 
 
 def sync(sock: ws.WebSocket) -> None:
@@ -464,21 +456,9 @@ def test_wsx_10_no_message_lost_on_one_channel(server, channel):
         return handle
 
     def long_poll(name):
-        try:
-            deadline = time.monotonic() + 10
-            with server.connect(timeout=server.longpoll_wait) as conn:
-                last = 1
-                while last < expected[-1] and time.monotonic() < deadline:
-                    resp = conn.get(lp_query(channel, last))
-                    if resp.status == 204:
-                        continue
-                    message, sequence = resp.message()
-                    if message != f"m-{sequence}":
-                        problems.append(f"{name}: message {message!r} with sequence {sequence}")
-                    received[name].append(sequence)
-                    last = sequence
-        except Exception as exc:
-            problems.append(f"{name}: {exc!r}")
+        deadline = time.monotonic() + 10
+        server.follow_long_poll(channel, 1, expected[-1], name, received[name], problems,
+                                keep_going=lambda: time.monotonic() < deadline)
 
     threads = [threading.Thread(target=_ws_reader, daemon=True,
                                 args=(sock, on_ws_frame(f"ws-{i}"), lambda n=f"ws-{i}": len(received[n]) >= TOTAL,

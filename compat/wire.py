@@ -15,7 +15,7 @@ import time
 import urllib.parse
 import weakref
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 # Default time to wait for an answer that should come at once.
 DEFAULT_TIMEOUT = float(os.environ.get("COMPAT_TIMEOUT", "5"))
@@ -92,6 +92,11 @@ NO_SUBSCRIPTION_BODY = (
     b'{"error":"Subscription failed",'
     b'"reason":"No subscription data given - can\'t subscribe to nothing"}'
 )
+
+
+def numbered_frame(i: int) -> bytes:
+    """The frame of message `m<i>` at sequence i (see the `eight` fixture)."""
+    return frame(f"m{i}", i)
 
 
 def expected_response(
@@ -443,6 +448,26 @@ class Server:
         """A channel name no other test (or other traffic) uses."""
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)[:48].strip("_") or "t"
         return f"/compat/{safe}/{secrets.token_hex(6)}"
+
+    def follow_long_poll(self, channel: str, after: int, until: int, name: str, received: list, problems: list,
+                         keep_going: Callable[[], bool] = lambda: True) -> None:
+        """A long-poll client that re-polls at once with each returned sequence over one keep-alive
+        connection, from `after` until it has seen `until`. It appends each sequence to `received`,
+        and to `problems` any message that is not `m-<sequence>` and any error. Meant for a thread."""
+        try:
+            with self.connect(timeout=self.longpoll_wait) as conn:
+                last = after
+                while last < until and keep_going():
+                    resp = conn.get(lp_query(channel, last))
+                    if resp.status == 204:
+                        continue
+                    message, sequence = resp.message()
+                    if message != f"m-{sequence}":
+                        problems.append(f"{name}: message {message!r} with sequence {sequence}")
+                    received.append(sequence)
+                    last = sequence
+        except Exception as exc:  # reported by the test, in its own thread
+            problems.append(f"{name}: {exc!r}")
 
     def publish(self, channel: str, body: Union[bytes, str] = b"", headers: Headers = None) -> Response:
         with self.connect_publisher() as conn:

@@ -40,17 +40,7 @@ final class LongPollIntegrationTests: XCTestCase {
         let group = DispatchGroup()
         let port = server.port
         for result in results {
-            DispatchQueue.global().async(group: group) {
-                guard let client = try? HTTPClientConnection(host: "127.0.0.1", port: port, timeout: 5) else { return }
-                var last = 0
-                let deadline = Date().addingTimeInterval(30)
-                while result.value!.count < count, Date() < deadline {
-                    guard let response = try? client.request(method: "GET", target: "/race?last_message_sequence=\(last)") else { return }
-                    guard response.status == 200, let frame = LongPollFrame(json: response.body) else { continue }
-                    result.value!.append(frame)
-                    last = frame.lastSequence
-                }
-            }
+            followLongPoll(port: port, channel: "/race", count: count, into: result, seconds: 30, group: group)
         }
         // Let both pollers park first, so "0 = latest" does not skip the first messages.
         XCTAssertTrue(server.eventually { $0.waiting == 2 })

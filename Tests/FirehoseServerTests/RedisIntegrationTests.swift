@@ -105,17 +105,7 @@ final class RedisIntegrationTests: XCTestCase {
         let total = 200
         let longPoll = Box<[LongPollFrame]>([]), webSocket = Box<[LongPollFrame]>([])
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
-            guard let client = try? HTTPClientConnection(host: "127.0.0.1", port: port, timeout: 20) else { return }
-            var last = 0
-            let deadline = Date().addingTimeInterval(60)
-            while longPoll.value!.count < total, Date() < deadline {
-                guard let response = try? client.request(method: "GET", target: "/restart?last_message_sequence=\(last)") else { return }
-                guard response.status == 200, let frame = LongPollFrame(json: response.body) else { continue }
-                longPoll.value!.append(frame)
-                last = frame.lastSequence
-            }
-        }
+        followLongPoll(port: port, channel: "/restart", count: total, into: longPoll, seconds: 60, group: group)
         let ws = try socket(server, "/restart")
         try ws.send(text: #"{"message_sequence":0}"#)
         let wsBox = Box(ws)

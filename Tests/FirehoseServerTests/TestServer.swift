@@ -83,6 +83,24 @@ final class TestServer: @unchecked Sendable {
     }
 }
 
+/// A long-poll client that re-polls at once with each returned sequence over one keep-alive
+/// connection, collecting frames into `frames` until it has `count` of them or `seconds` pass.
+/// Runs on a global queue, joined through `group`.
+func followLongPoll(port: Int, channel: String, count: Int, into frames: Box<[LongPollFrame]>, seconds: Double,
+                    group: DispatchGroup) {
+    DispatchQueue.global().async(group: group) {
+        guard let client = try? HTTPClientConnection(host: "127.0.0.1", port: port, timeout: seconds) else { return }
+        var last = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while frames.value!.count < count, Date() < deadline {
+            guard let response = try? client.request(method: "GET", target: "\(channel)?last_message_sequence=\(last)") else { return }
+            guard response.status == 200, let frame = LongPollFrame(json: response.body) else { continue }
+            frames.value!.append(frame)
+            last = frame.lastSequence
+        }
+    }
+}
+
 final class Box<T>: @unchecked Sendable {
     var value: T?
     init(_ value: T? = nil) { self.value = value }
