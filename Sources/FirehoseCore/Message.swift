@@ -19,6 +19,17 @@ public final class Message {
     /// `{"channel":"...","message":"...","last_sequence":N}`: the multiplexed frame.
     public private(set) lazy var multiplexedFrame = SharedBytes(Message.encode(channel: channel, body: body, sequence: sequence))
 
+    /// The whole keep-alive `200` long-poll response (head and frame), for the common case of a
+    /// waiter with no `Origin` to echo: fan-out to such waiters is one buffer append each.
+    public private(set) lazy var longPollResponse = Message.response(frame)
+
+    /// The same for a multiplexed long-poll.
+    public private(set) lazy var multiplexedLongPollResponse = Message.response(multiplexedFrame)
+
+    private static func response(_ body: SharedBytes) -> SharedBytes {
+        SharedBytes(ResponseHead(status: .ok, contentLength: body.count, keepAlive: true).encoded() + body.bytes)
+    }
+
     public static func encode(channel: String?, body: [UInt8], sequence: Int) -> [UInt8] {
         var channelBytes: [UInt8] = []
         if let channel { channelBytes = Array(channel.utf8) }

@@ -14,6 +14,14 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(String(decoding: multiplexed, as: UTF8.self), #"{"channel":"/a","message":"a-3","last_sequence":3}"#)
     }
 
+    func testPreEncodedLongPollResponses() {
+        let message = Message(channel: "/a", sequence: 3, body: Array("a-3".utf8))
+        XCTAssertEqual(String(decoding: message.longPollResponse.bytes, as: UTF8.self),
+                       "HTTP/1.1 200 OK\r\nContent-Length: 35\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n{\"message\":\"a-3\",\"last_sequence\":3}")
+        XCTAssertEqual(String(decoding: message.multiplexedLongPollResponse.bytes, as: UTF8.self),
+                       "HTTP/1.1 200 OK\r\nContent-Length: 50\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n{\"channel\":\"/a\",\"message\":\"a-3\",\"last_sequence\":3}")
+    }
+
     func testEscapingTable() {
         XCTAssertEqual(frame(Array("line1\nline2\r\nline3\n".utf8)), #"{"message":"line1\nline2\r\nline3\n","last_sequence":1}"#)
         XCTAssertEqual(frame(Array(#"he said "hi" \ back\slash / slash"#.utf8)),

@@ -66,9 +66,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], body: [UInt8] = []) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        let output = bufferevent_get_output(bev)
-        OutputBuffer.add(head.encoded(), to: output)
-        OutputBuffer.add(body, to: output)
+        OutputBuffer.write(head.encoded() + body, to: bev)
         responseWritten()
     }
 
@@ -77,9 +75,18 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        let output = bufferevent_get_output(bev)
-        OutputBuffer.add(head.encoded(), to: output)
-        OutputBuffer.add(body, to: output)
+        OutputBuffer.write(head.encoded(), to: bev)
+        OutputBuffer.write(body, to: bev)
+        responseWritten()
+    }
+
+    /// Whether the response to the request in flight keeps the connection open.
+    var keepsAlive: Bool { keepAliveAfterResponse }
+
+    /// Answers with a complete response encoded once for many connections (see `Message`).
+    func respond(encoded response: SharedBytes) {
+        guard let bev else { return }
+        OutputBuffer.write(response, to: bev)
         responseWritten()
     }
 
@@ -95,13 +102,19 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private func responseWritten() {
         pending = nil
         guard let bev else { return }
+        let queued = evbuffer_get_length(bufferevent_get_output(bev))
         if !keepAliveAfterResponse {
             closeWhenFlushed = true
             bufferevent_disable(bev, Int16(EV_READ))
+            // Sent straight to the socket already: libevent will not report a drained buffer.
+            if queued == 0 {
+                drained()
+                return
+            }
         } else {
             context.idleQueue.schedule(self)
         }
-        if evbuffer_get_length(bufferevent_get_output(bev)) > context.configuration.writeHighWatermark {
+        if queued > context.configuration.writeHighWatermark {
             outputBlocked = true  // a pipelining client that does not read: stop reading its requests
         }
         // A held request answered from a delivery: resume parsing later, not inside the publish.

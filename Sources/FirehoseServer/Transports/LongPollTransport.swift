@@ -55,7 +55,11 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     func receive(_ message: Message) -> Bool {
         guard !answered else { return false }
         finish()
-        connection.respond(.ok, headers: cors, shared: multiplexed ? message.multiplexedFrame : message.frame)
+        if cors.isEmpty, connection.keepsAlive {
+            connection.respond(encoded: multiplexed ? message.multiplexedLongPollResponse : message.longPollResponse)
+        } else {
+            connection.respond(.ok, headers: cors, shared: multiplexed ? message.multiplexedFrame : message.frame)
+        }
         return false
     }
 

@@ -76,7 +76,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     // MARK: delivering
 
     func receive(_ message: Message) -> Bool {
-        guard let output, !closeWhenFlushed, !closeRequested else { return false }
+        guard let bev, !closeWhenFlushed, !closeRequested else { return false }
         let queued = queuedBytes
         if queued > context.configuration.webSocketMaxBufferedBytes {
             // A client that does not read is cut off rather than buffered for: it reconnects and
@@ -87,9 +87,14 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             close()
             return false
         }
-        switch mode {
-        case .channel: OutputBuffer.addTextFrame(message.frame, to: output)
-        case .multiplex: OutputBuffer.addTextFrame(message.multiplexedFrame, to: output)
+        let payload = switch mode {
+        case .channel: message.frame
+        case .multiplex: message.multiplexedFrame
+        }
+        if insideWslay, let output {
+            OutputBuffer.addTextFrame(payload, to: output)  // staged behind wslay's control frames
+        } else {
+            OutputBuffer.writeTextFrame(payload, to: bev)
         }
         return true
     }

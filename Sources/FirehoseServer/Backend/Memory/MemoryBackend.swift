@@ -35,12 +35,13 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
             expiries.update(channel)
             if !sweepTimer.isPending { sweepTimer.schedule(after: sweepInterval) }
         }
+        // Stored: the publisher hears so before the fan-out, which may take a while on a busy channel.
+        completion(.accepted(sequence: message.sequence))
         channel.deliver(message)
         if !options.persist, options.ttl <= 0 {
             // max-age=0: Redis deletes both keys at once; the message was still delivered live.
             expire(channel)
         }
-        completion(.accepted(sequence: message.sequence))
     }
 
     func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
