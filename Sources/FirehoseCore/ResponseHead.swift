@@ -48,13 +48,8 @@ public struct HTTPStatus: Equatable, Sendable {
     public static let accepted = HTTPStatus(code: 202, reason: "Accepted")
     public static let noContent = HTTPStatus(code: 204, reason: "No Content")
     public static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
-    public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
     public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
-    public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
     public static let payloadTooLarge = HTTPStatus(code: 413, reason: "Request Entity Too Large")
-    public static let uriTooLong = HTTPStatus(code: 414, reason: "Request-URI Too Large")
     public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
-    public static let internalServerError = HTTPStatus(code: 500, reason: "Internal Server Error")
-    public static let notImplemented = HTTPStatus(code: 501, reason: "Not Implemented")
     public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
 }

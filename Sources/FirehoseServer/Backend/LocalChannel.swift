@@ -22,7 +22,6 @@ final class LocalChannel {
     fileprivate unowned(unsafe) var tail: ChannelSubscription?
     /// The node a delivery loop visits next, so a node cancelled mid-delivery is skipped safely.
     fileprivate unowned(unsafe) var cursor: ChannelSubscription?
-    private(set) var subscriberCount = 0
     fileprivate unowned let owner: LocalChannelOwner
 
     init(name: String, owner: LocalChannelOwner) {
@@ -87,7 +86,6 @@ final class LocalChannel {
         node.previous = tail
         if let tail { tail.next = node } else { head = node }
         tail = node
-        subscriberCount += 1
         return node
     }
 
@@ -130,7 +128,6 @@ final class LocalChannel {
         if let next { next.previous = node.previous } else { tail = node.previous }
         node.next = nil
         node.previous = nil
-        subscriberCount -= 1
     }
 }
 

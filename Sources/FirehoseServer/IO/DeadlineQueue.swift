@@ -5,8 +5,6 @@ class DeadlineNode {
     fileprivate unowned(unsafe) var queue: DeadlineQueue?
     fileprivate var deadline: Double = 0
 
-    var isScheduled: Bool { queue != nil }
-
     /// Called on the loop thread when the deadline passes; the node is already unlinked.
     func deadlineExpired() {}
 
