@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "firehose", targets: ["firehose"]),
+        .executable(name: "firehose-bench", targets: ["firehose-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +49,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The load generator: its own libevent loop and clients, sharing nothing with the server.
+        .target(name: "FirehoseBench", dependencies: ["CLibevent"]),
+        .executableTarget(
+            name: "firehose-bench",
+            dependencies: ["FirehoseBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "FirehoseBenchTests", dependencies: ["FirehoseBench", "FirehoseServer", "FirehoseCore"]),
         .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
         .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient"]),
     ],
