@@ -58,7 +58,7 @@ final class HTTPResponseReaderTests: XCTestCase {
     func testSwitchingProtocolsLeavesTheFramesInTheInbox() throws {
         var reader = HTTPResponseReader()
         feed(&reader, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
-        [0x81, 0x02, 0x68, 0x69].withUnsafeBytes { reader.append($0) }
+        ([0x81, 0x02, 0x68, 0x69] as [UInt8]).withUnsafeBytes { reader.append($0) }
         XCTAssertEqual(try reader.next()?.status, 101)
         XCTAssertEqual(reader.inbox.count, 4)
     }

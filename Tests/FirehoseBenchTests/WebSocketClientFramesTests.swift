@@ -28,10 +28,10 @@ final class WebSocketClientFramesTests: XCTestCase {
 
     func testMaskedServerFramesAndHugeLengthsAreRefused() {
         var masked = WebSocketFrameReader()
-        [0x81, 0x81, 1, 2, 3, 4, 0x61].withUnsafeBytes { masked.append($0) }
+        ([0x81, 0x81, 1, 2, 3, 4, 0x61] as [UInt8]).withUnsafeBytes { masked.append($0) }
         XCTAssertThrowsError(try masked.next())
         var huge = WebSocketFrameReader()
-        [0x82, 127, 0x7f, 0, 0, 0, 0, 0, 0, 0].withUnsafeBytes { huge.append($0) }
+        ([0x82, 127, 0x7f, 0, 0, 0, 0, 0, 0, 0] as [UInt8]).withUnsafeBytes { huge.append($0) }
         XCTAssertThrowsError(try huge.next())
     }
 
