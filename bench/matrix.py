@@ -163,13 +163,30 @@ def cpu_seconds(pid):
 
 
 def alive(pid):
+    """Running and not a zombie."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
+
+
+def become_subreaper():
+    """nginx daemonizes: make its master our child (not PID 1's), so we can reap it after a stop."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap(pids):
+    for pid in pids:
+        if isinstance(pid, int):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def wait_port(port, proc=None, timeout=15.0):
@@ -292,12 +309,19 @@ class Instance:
             elif self.nchan_dir:
                 self._run([NCHAN_SH, "stop", self.nchan_dir], timeout=60,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if not r.dry:
+                    reap([self.pids.get("master"), self.pids.get("server")])
         finally:
             if self.backend == "redis":
                 if r.dry:
                     r.show(["kill", "-TERM", "$REDIS_PID"])
                 else:
                     stop_popen(self.redis_proc)
+
+    def log_files_worth_showing(self):
+        """Server logs; the redis-server log only if redis-server died."""
+        redis_dead = self.redis_proc is not None and self.redis_proc.poll() is not None
+        return [lp for lp in self.logs if not lp.endswith(".redis.log") or redis_dead]
 
     def alive(self):
         if self.r.dry:
@@ -457,12 +481,15 @@ class Runner:
             rec["result"] = result
             if not inst.alive():
                 rec["server_died"] = True
+        except KeyboardInterrupt:
+            rec["error"] = "interrupted"
+            raise
         except Exception as e:  # noqa: BLE001 - a failing scenario is recorded, the matrix goes on
             rec["error"] = str(e)
             if self.dry:
                 print(f"# ERROR: {e!r}", flush=True)
             else:
-                for lp in inst.logs:
+                for lp in inst.log_files_worth_showing():
                     t = tail(lp, 8)
                     if t:
                         rec.setdefault("logs", {})[os.path.basename(lp)] = t
@@ -475,7 +502,8 @@ class Runner:
             if not self.dry:
                 self.record(rec)
                 log(f"[{i}/{n}] {sc['name']} on {server}: {summary_line(rec)} ({rec['wall_s']:.1f} s)")
-                time.sleep(self.o.pause)
+                if rec.get("error") != "interrupted":
+                    time.sleep(self.o.pause)
 
     def run(self):
         runs = self.plan()
@@ -937,11 +965,14 @@ def main():
     o.bench_bin = os.path.abspath(o.bench_bin) if o.bench_bin else os.path.join(REPO, ".build/release/firehose-bench")
     o.out = os.path.abspath(o.out) if o.out else os.path.join(HERE, "results")
     runner = Runner(o)
+    if not o.dry_run:
+        become_subreaper()
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started in the background, where SIGINT is ignored
     return runner.run()
 
 

@@ -22,7 +22,11 @@ find_module() {
     exit 1
 }
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+alive() {  # running and not a zombie (daemonized nginx is reparented to PID 1, which may reap late)
+    [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+    local state; state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 children_of() { pgrep -P "$1" 2>/dev/null || true; }
 
