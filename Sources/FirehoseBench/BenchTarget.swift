@@ -69,6 +69,34 @@ public struct BenchTarget {
 
     private var hostHeader: String { port == 80 ? host : "\(host):\(port)" }
 
+    /// The start of a Firehose long-poll, up to the sequence: a subscriber keeps it, since 10,000
+    /// of them re-poll tens of thousands of times a second.
+    func firehosePollPrefix(channel: Int) -> [UInt8] {
+        Array("GET \(channelPath(channel))?last_message_sequence=".utf8)
+    }
+
+    func firehosePoll(prefix: [UInt8], sequence: Int) -> [UInt8] {
+        var bytes = prefix
+        bytes.reserveCapacity(prefix.count + 40 + host.utf8.count)
+        appendDecimal(sequence, to: &bytes)
+        bytes += " HTTP/1.1\r\nHost: ".utf8
+        bytes += host.utf8
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(Int(port), to: &bytes)
+        bytes += "\r\n\r\n".utf8
+        return bytes
+    }
+
+    private func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude, digits: [UInt8] = []
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes += digits.reversed()
+    }
+
     private func channelPath(_ index: Int) -> String {
         switch proto {
         case .firehose: "\(basePath)/bench/\(channelName(index))"
@@ -90,7 +118,7 @@ public struct BenchTarget {
         var request: String
         switch proto {
         case .firehose:
-            request = "GET \(channelPath(channel))?last_message_sequence=\(point.sequence) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
+            return firehosePoll(prefix: firehosePollPrefix(channel: channel), sequence: point.sequence)
         case .nchan:
             request = "GET \(channelPath(channel)) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
             if let lastModified = point.lastModified { request += "If-Modified-Since: \(lastModified)\r\n" }

@@ -2,6 +2,7 @@
 /// once from the position the last answer gave (Firehose's sequence, Nchan's Last-Modified/Etag).
 final class LongPollSubscriber: Subscriber {
     private var reader = HTTPResponseReader()
+    private lazy var firehosePrefix = target.firehosePollPrefix(channel: channel)
 
     override func reset() { reader = HTTPResponseReader() }
 
@@ -11,7 +12,11 @@ final class LongPollSubscriber: Subscriber {
     }
 
     private func poll() {
-        socket?.send(target.longPollRequest(channel: channel, from: point))
+        if target.proto == .firehose {
+            socket?.send(target.firehosePoll(prefix: firehosePrefix, sequence: point.sequence))
+        } else {
+            socket?.send(target.longPollRequest(channel: channel, from: point))
+        }
     }
 
     override func socket(_ socket: ClientSocket, received bytes: UnsafeRawBufferPointer, at now: UInt64) {

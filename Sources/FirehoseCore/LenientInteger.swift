@@ -3,6 +3,7 @@
 /// digits (underscores allowed between digits); anything else ends the number, and no digits at
 /// all is 0. Out-of-range values saturate instead of trapping.
 public enum LenientInteger {
+    @inlinable
     public static func parse<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 {
         var index = bytes.startIndex
         while index != bytes.endIndex, isSpace(bytes[index]) { index = bytes.index(after: index) }
@@ -49,7 +50,7 @@ public enum LenientInteger {
         return Int(double.rounded(.towardZero))
     }
 
-    @inline(__always)
+    @inlinable
     static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
     }
