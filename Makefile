@@ -5,7 +5,9 @@ URL          ?= http://127.0.0.1:7474
 PORT         ?= 7474
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release run test unit-test compat compat-local clean
+BENCH_PACKAGES := nginx libnginx-mod-nchan redis-server
+
+.PHONY: all deps bench-deps build release run test unit-test compat compat-local bench bench-smoke clean
 
 all: build
 
@@ -18,6 +20,16 @@ deps:
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
+## bench-deps: what `make bench` needs on top of deps: Nchan (nginx + module) to compare against
+bench-deps: deps
+	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@# Debian starts nginx on :80 when it installs it; the benchmark runs its own instances.
+	@$(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || $(SUDO) service nginx stop >/dev/null 2>&1 || true
+
 build: deps
 	$(SWIFT) build
 
@@ -28,8 +40,9 @@ release: deps
 run: release
 	.build/release/firehose server --port $(PORT)
 
-## test: unit and integration tests, then the compat suite against a freshly started server
-test: unit-test compat-local
+## test: unit and integration tests, the compat suite against freshly started servers, and a
+## short smoke run of every firehose-bench mode (no timing asserted)
+test: unit-test compat-local bench-smoke
 
 unit-test: build
 	$(SWIFT) test
@@ -44,6 +57,14 @@ compat-local: build
 ## compat: run the compat suite against any running Firehose server (URL=http://host:port)
 compat: deps
 	python3 -m pytest compat -q --url $(URL)
+
+bench-smoke: build
+	bench/smoke.sh .build/debug
+
+## bench: the benchmark matrix (ours memory/redis vs Nchan memory/redis, release build, loopback);
+## prints the tables and writes bench/results/latest.md. About 10 minutes.
+bench: bench-deps release
+	python3 bench/matrix.py
 
 clean:
 	rm -rf .build

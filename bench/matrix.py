@@ -261,8 +261,9 @@ class Instance:
             else:
                 lp = os.path.join(logdir, f"{tag}.redis.log")
                 self.logs.append(lp)
-                self.redis_proc = subprocess.Popen(argv, stdout=open(lp, "wb"), stderr=subprocess.STDOUT,
-                                                   stdin=subprocess.DEVNULL)
+                with open(lp, "wb") as lf:
+                    self.redis_proc = subprocess.Popen(argv, stdout=lf, stderr=subprocess.STDOUT,
+                                                       stdin=subprocess.DEVNULL)
                 if not wait_port(self.redis_port, self.redis_proc, 10):
                     raise RuntimeError(f"redis-server did not start on {self.redis_port}: {tail(lp, 5)}")
                 self.pids["redis"] = self.redis_proc.pid
@@ -277,8 +278,9 @@ class Instance:
                 return
             lp = os.path.join(logdir, f"{tag}.server.log")
             self.logs.append(lp)
-            self.server_proc = subprocess.Popen(argv, stdout=open(lp, "wb"), stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, cwd=REPO)
+            with open(lp, "wb") as lf:
+                self.server_proc = subprocess.Popen(argv, stdout=lf, stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL, cwd=REPO)
             if not wait_port(self.port, self.server_proc, 15):
                 raise RuntimeError(f"{self.name} did not start on {self.port}: {tail(lp, 5)}")
             self.pids["server"] = self.server_proc.pid
@@ -356,11 +358,11 @@ def expected_seconds(sc, args):
     m = sc["mode"]
     if m == "fanout":
         n = args["subscribers"]
-        run = args["messages"] / args["rate"] if args.get("rate") else args["messages"] / 5000.0
-        return run + n / 2000.0 + 2
+        run = args["messages"] / args["rate"] if args.get("rate") else args["messages"] / 4000.0
+        return run + n / 3000.0 + 1
     if m == "idle":
-        return args["connections"] / 2000.0 + 8
-    return args.get("duration", 10) + 1
+        return args["connections"] / 3000.0 + 2
+    return args.get("duration", 10) + 0.7
 
 
 def bench_argv(runner, sc, inst, args):
@@ -510,7 +512,7 @@ class Runner:
         if not runs:
             log("nothing to run (check --only / --scenarios)")
             return 2
-        est = sum(expected_seconds(sc, scaled_args(sc, self.o.quick)) + (3 if s.startswith("nchan") else 1.5)
+        est = sum(expected_seconds(sc, scaled_args(sc, self.o.quick)) + (0.7 if s.startswith("nchan") else 0.4)
                   + self.o.pause + self.o.settle for sc, s in runs)
         if self.dry:
             self.logdir = os.path.join(self.out, f"matrix-{self.ts}.logs")
@@ -645,6 +647,10 @@ def fmt(v, digits=1):
     return str(v)
 
 
+def f2(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
 def server_cpu(rec, role):
     """CPU seconds of a role from the tool (measured phase), else from the runner (whole run)."""
     pid = (rec.get("pids") or {}).get(role)
@@ -689,10 +695,10 @@ def scenario_table(sc, recs):
     for rec in recs:
         r = rec.get("result") or {}
         name = rec["server"]
-        cpu = [fmt(server_cpu(rec, "server"), 2)]
+        cpu = [f2(server_cpu(rec, "server"))]
         if redis_any:
-            cpu.append(fmt(server_cpu(rec, "redis"), 2) if "redis" in (rec.get("pids") or {}) else "-")
-        cpu.append(fmt(client_cpu(rec), 2))
+            cpu.append(f2(server_cpu(rec, "redis")) if "redis" in (rec.get("pids") or {}) else "-")
+        cpu.append(f2(client_cpu(rec)))
         if mode == "fanout":
             rows.append([name, f"{fmt(r.get('received'))}/{fmt(r.get('expected'))}",
                          f"{fmt(r.get('lost'))}/{fmt(r.get('duplicated'))}/{fmt(r.get('reordered'))}",
@@ -965,7 +971,9 @@ def main():
     o.bench_bin = os.path.abspath(o.bench_bin) if o.bench_bin else os.path.join(REPO, ".build/release/firehose-bench")
     o.out = os.path.abspath(o.out) if o.out else os.path.join(HERE, "results")
     runner = Runner(o)
-    if not o.dry_run:
+    if o.dry_run:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--dry-run | head` ends quietly
+    else:
         become_subreaper()
 
     def on_term(signum, frame):

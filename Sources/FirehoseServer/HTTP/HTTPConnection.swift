@@ -75,8 +75,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded(), to: bev)
-        OutputBuffer.write(body, to: bev)
+        OutputBuffer.write(head.encoded(), then: body, to: bev)
         responseWritten()
     }
 

@@ -32,11 +32,15 @@ struct HTTPRequest {
             }
         }
 
-        static func named(_ lowercased: [UInt8]) -> Header? {
-            byName[lowercased]
+        /// The header with this lowercased name. A length check and a byte compare over eleven
+        /// names: hashing the name byte by byte cost more, once per header line of every request.
+        static func named<Name: Collection>(_ lowercased: Name) -> Header? where Name.Element == UInt8 {
+            let count = lowercased.count
+            for (header, name) in table where name.count == count && name.elementsEqual(lowercased) { return header }
+            return nil
         }
 
-        private static let byName: [[UInt8]: Header] = Dictionary(uniqueKeysWithValues: allCases.map { (Array($0.lowercasedName.utf8), $0) })
+        private static let table: [(Header, [UInt8])] = allCases.map { ($0, Array($0.lowercasedName.utf8)) }
     }
 
     /// The last value of `header`, or nil.

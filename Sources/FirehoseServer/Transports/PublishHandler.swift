@@ -5,6 +5,9 @@ import FirehoseCore
 struct PublishHandler {
     unowned let context: ServerContext
 
+    /// The 202 of a keep-alive publish, encoded once.
+    static let acceptedKeepAlive = SharedBytes(ResponseHead(status: .accepted, contentLength: 0, headers: HTTPReplies.textPlain, keepAlive: true).encoded())
+
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
         guard let channel = HTTPReplies.channel(of: request) else {
             HTTPReplies.invalidChannel(request, on: connection, context: context)
@@ -18,7 +21,7 @@ struct PublishHandler {
             return
         }
         let configuration = context.configuration
-        let options = PublishOptions(header: { name in HTTPRequest.Header.named(Array(name.utf8)).flatMap { request.value($0) } },
+        let options = PublishOptions(header: { name in HTTPRequest.Header.named(name.utf8).flatMap { request.value($0) } },
                                      defaultBufferSize: configuration.defaultBufferSize,
                                      bufferSizeLimit: configuration.maxBufferSize)
         if options.deprecated {
@@ -28,18 +31,25 @@ struct PublishHandler {
         connection.hold(pending, timeout: nil)
         let context = self.context
         let size = request.body.count
-        context.backend.publish(channel: channel, body: request.body, options: options) { [weak connection] outcome in
+        // The connection is held strongly until the backend answers; `pending` says whether it is
+        // still waiting for this answer. (A weak reference would give every connection a side
+        // table, and all its reference counting the slow path.)
+        context.backend.publish(channel: channel, body: request.body, options: options) { outcome in
             switch outcome {
             case let .accepted(sequence):
                 context.record(.published, channel: channel)
                 context.record(.totalSize, channel: channel, amount: size)
                 context.logger.debug("published \(channel) #\(sequence) (\(size) bytes)")
-                guard !pending.cancelled, let connection else { return }
-                connection.respond(.accepted, headers: HTTPReplies.textPlain)
+                guard !pending.cancelled else { return }
+                if connection.keepsAlive {
+                    connection.respond(encoded: PublishHandler.acceptedKeepAlive)
+                } else {
+                    connection.respond(.accepted, headers: HTTPReplies.textPlain)
+                }
             case let .unavailable(reason):
                 context.logger.warn("publish to \(channel) failed: \(reason)")
                 context.record(.errors)
-                guard !pending.cancelled, let connection else { return }
+                guard !pending.cancelled else { return }
                 connection.respond(.serviceUnavailable, headers: HTTPReplies.textPlain, body: Array("\(reason)\n".utf8))
             }
         }
