@@ -52,9 +52,12 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
     private var lastCloseReason = ""
 
     // Publishing: per publisher a FIFO of (channel, counter); counter 0 primes.
-    private var queues: [[(channel: Int, counter: Int)]]
+    /// `due`: when the message was scheduled (0: send time). Latency counts from it, so a server
+    /// that is slow to acknowledge cannot slow the publisher down and hide its own backlog
+    /// (coordinated omission).
+    private var queues: [[(channel: Int, counter: Int, due: UInt64)]]
     private var queueHeads: [Int]
-    private var inFlight: [(channel: Int, counter: Int)?]
+    private var inFlight: [(channel: Int, counter: Int, due: UInt64)?]
     private var assigned: [Int]          // counters handed out per channel
     private var failedPerChannel: [Int]  // publishes the server refused, per channel
     private var scheduled = 0
@@ -168,7 +171,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         var needed = Array(repeating: false, count: options.channels)
         for subscriber in subscribers where !ledger.primed[subscriber.index] { needed[subscriber.channel] = true }
         primingRounds += 1
-        for channel in 0..<options.channels where needed[channel] { enqueue(channel: channel, counter: 0) }
+        for channel in 0..<options.channels where needed[channel] { enqueue(channel: channel, counter: 0, due: 0) }
     }
 
     private func startPublishing() {
@@ -188,9 +191,10 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
 
     private func scheduleNext() {
         let channel = scheduled % options.channels
+        let due = options.rate > 0 ? publishStartedAt + UInt64(Double(scheduled) / options.rate * 1e6) : 0
         scheduled += 1
         assigned[channel] += 1
-        enqueue(channel: channel, counter: assigned[channel])
+        enqueue(channel: channel, counter: assigned[channel], due: due)
     }
 
     /// Publishes every message due by now at `rate`, then sleeps until the next one is due.
@@ -204,9 +208,9 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         }
     }
 
-    private func enqueue(channel: Int, counter: Int) {
+    private func enqueue(channel: Int, counter: Int, due: UInt64) {
         let publisher = channel % publishers.count
-        queues[publisher].append((channel, counter))
+        queues[publisher].append((channel, counter, due))
         publishers[publisher].poke()
     }
 
@@ -220,7 +224,8 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
             queueHeads[p] = 0
         }
         inFlight[p] = item
-        let body = BenchPayload.make(counter: item.counter, sentAt: monotonicMicros(), size: options.size)
+        let now = monotonicMicros()
+        let body = BenchPayload.make(counter: item.counter, sentAt: item.due > 0 ? min(item.due, now) : now, size: options.size)
         return target.publishRequest(channel: item.channel, body: body)
     }
 
@@ -346,6 +351,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         report.set("duplicated", ledger.duplicates)
         report.set("reordered", ledger.reordered)
         report.set("latency_ms", BenchReport.latency(ledger.latency))
+        report.set("latency_from", options.rate > 0 ? "schedule" : "send")
         let deliverySeconds = Double(end &- publishStartedAt) / 1e6
         report.set("deliveries_per_s", publishStartedAt > 0 && deliverySeconds > 0 ? Double(ledger.unique) / deliverySeconds : 0)
         let publishSeconds = Double(lastAckAt &- publishStartedAt) / 1e6

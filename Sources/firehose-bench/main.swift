@@ -52,7 +52,7 @@ struct Fanout: ParsableCommand {
     @Option(help: "Subscribers (spread evenly over the channels).") var subscribers = 1000
     @Option(help: "Channels.") var channels = 1
     @Option(help: "Measured messages, over all channels.") var messages = 200
-    @Option(help: "Messages per second over all channels; 0 = as fast as acknowledged.") var rate = 20.0
+    @Option(help: "Messages per second over all channels; 0 = as fast as acknowledged. With a rate, latency counts from each message's scheduled time, so a slow acknowledgement cannot hide a backlog.") var rate = 20.0
     @Option(help: "Publishing connections (a channel always uses the same one, keeping its order).") var publishers = 1
     @Option(help: "Message size in bytes (>= 40).") var size = 100
     @Option(help: "Bound on the whole run, in seconds.") var timeout = 120.0
