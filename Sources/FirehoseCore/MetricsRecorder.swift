@@ -46,12 +46,14 @@ public final class MetricsRecorder {
         let bucket = current(now)
         if counter != .totalSize { Self.add(amount, to: counter, in: &bucket.global) }
         guard let channel else { return }
-        if bucket.channels[channel] == nil {
+        // One hash of the channel name per record: this runs on every publish and long-poll.
+        if let index = bucket.channels.index(forKey: channel) {
+            Self.add(amount, to: counter, in: &bucket.channels.values[index])
+        } else {
             guard bucket.channelOrder.count < channelLimit else { return }
             bucket.channelOrder.append(channel)
-            bucket.channels[channel] = []
+            bucket.channels[channel] = [(counter, amount)]
         }
-        Self.add(amount, to: counter, in: &bucket.channels[channel]!)
     }
 
     /// The JSON document, oldest bucket first.

@@ -31,6 +31,10 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private var lingering = false
     private var outputBlocked = false
     private var isProcessing = false
+    /// Our own read event (see `start`), and whether reading is on, and paused for a full input.
+    private var readEvent: OpaquePointer?
+    private var readingEnabled = false
+    private var inputFull = false
 
     init(context: ServerContext, bev: OpaquePointer) {
         self.context = context
@@ -46,17 +50,67 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         guard let bev else { return }
         _ = Unmanaged.passRetained(self)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        bufferevent_setcb(bev, { _, context in
-            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().readable()
-        }, { _, context in
+        bufferevent_setcb(bev, nil, { _, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().drained()
         }, { _, events, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().event(events)
         }, me)
-        // Bounded input: a client cannot make us buffer more than this ahead of the parser.
-        bufferevent_setwatermark(bev, Int16(EV_READ), 0, context.configuration.readHighWatermark)
-        bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
+        // The bufferevent writes; reading is ours. libevent's own read asks the kernel how much
+        // is waiting (ioctl FIONREAD) before every read: one syscall in three per long-poll round
+        // trip. A plain `recv` into the loop's buffer does the same job in one.
+        bufferevent_enable(bev, Int16(EV_WRITE))
+        // A socket bufferevent keeps the end of its input frozen against outside additions; we
+        // are its reader now (refrozen in `detach` before WebSocket reading takes over).
+        evbuffer_unfreeze(bufferevent_get_input(bev), 0)
+        readEvent = event_new(context.loop.base, bufferevent_getfd(bev), Int16(EV_READ | EV_PERSIST), { _, _, context in
+            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().socketReadable()
+        }, me)
+        setReading(true)
         context.idleQueue.schedule(self)
+    }
+
+    private func setReading(_ on: Bool) {
+        guard let readEvent, on != readingEnabled else { return }
+        readingEnabled = on
+        if on, !inputFull { event_add(readEvent, nil) } else if !on { event_del(readEvent) }
+    }
+
+    private func socketReadable() {
+        guard let bev else { return }
+        let input = bufferevent_get_input(bev)
+        // Bounded input: a client cannot make us buffer more than this ahead of the parser.
+        let room = context.configuration.readHighWatermark - evbuffer_get_length(input)
+        guard room > 0 else {
+            inputFull = true
+            event_del(readEvent)
+            return
+        }
+        let buffer = context.loop.readBuffer
+        let count = recv(bufferevent_getfd(bev), buffer.baseAddress, min(room, buffer.count), 0)
+        if count > 0 {
+            evbuffer_add(input, buffer.baseAddress, count)
+            readable()
+        } else if count == 0 {
+            setReading(false)
+            event(Int16(BEV_EVENT_EOF | BEV_EVENT_READING))
+        } else if errno != EAGAIN, errno != EINTR {
+            setReading(false)
+            event(Int16(BEV_EVENT_ERROR | BEV_EVENT_READING))
+        }
+    }
+
+    /// Reading resumes once the parser has made room again.
+    private func resumeIfDrained() {
+        guard inputFull, let bev, let readEvent,
+              evbuffer_get_length(bufferevent_get_input(bev)) < context.configuration.readHighWatermark else { return }
+        inputFull = false
+        if readingEnabled { event_add(readEvent, nil) }
+    }
+
+    private func freeReadEvent() {
+        if let readEvent { event_free(readEvent) }
+        readEvent = nil
+        readingEnabled = false
     }
 
     // MARK: answering
@@ -104,7 +158,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         let queued = evbuffer_get_length(bufferevent_get_output(bev))
         if !keepAliveAfterResponse {
             closeWhenFlushed = true
-            bufferevent_disable(bev, Int16(EV_READ))
+            setReading(false)
             // Sent straight to the socket already: libevent will not report a drained buffer.
             if queued == 0 {
                 drained()
@@ -136,7 +190,10 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private func processInput() {
         guard let bev, !isProcessing else { return }
         isProcessing = true
-        defer { isProcessing = false }
+        defer {
+            isProcessing = false
+            resumeIfDrained()
+        }
         let input = bufferevent_get_input(bev)
         while self.bev != nil, pending == nil, !closeWhenFlushed, !outputBlocked {
             var chunk = iovec()
@@ -204,7 +261,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
             // still sends until then, for at most the linger time.
             lingering = true
             shutdown(bufferevent_getfd(bev), Int32(SHUT_WR))
-            bufferevent_enable(bev, Int16(EV_READ))
+            setReading(true)
             context.lingerQueue.schedule(self)
         } else if closeWhenFlushed {
             if !lingering { close() }
@@ -250,6 +307,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         pending = nil
         abandoned?.cancel()
         self.bev = nil
+        freeReadEvent()
         bufferevent_free(bev)
         context.connectionClosed()
         Unmanaged.passUnretained(self).release()
@@ -261,6 +319,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         guard let bev else { return nil }
         cancelDeadline()
         self.bev = nil
+        freeReadEvent()
+        evbuffer_freeze(bufferevent_get_input(bev), 0)
         bufferevent_setcb(bev, nil, nil, nil, nil)
         context.connectionClosed()
         Unmanaged.passUnretained(self).release()

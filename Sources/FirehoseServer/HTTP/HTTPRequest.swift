@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One parsed request, with only what the protocol reads kept: the raw target, the headers the
 /// handlers look at, and the de-chunked body.
 struct HTTPRequest {
@@ -36,7 +40,12 @@ struct HTTPRequest {
         /// names: hashing the name byte by byte cost more, once per header line of every request.
         static func named<Name: Collection>(_ lowercased: Name) -> Header? where Name.Element == UInt8 {
             let count = lowercased.count
-            for (header, name) in table where name.count == count && name.elementsEqual(lowercased) { return header }
+            for (header, name) in table where name.count == count {
+                let same = lowercased.withContiguousStorageIfAvailable { candidate in
+                    name.withUnsafeBufferPointer { memcmp($0.baseAddress!, candidate.baseAddress!, count) == 0 }
+                } ?? name.elementsEqual(lowercased)
+                if same { return header }
+            }
             return nil
         }
 

@@ -25,6 +25,8 @@ public final class EventLoop: @unchecked Sendable {
     private var crossThreadJobs: [@Sendable () -> Void] = []
     private var deferred: [DeferredWork] = []
     private var deferScheduled = false
+    /// One buffer for every socket read on this loop: a read is handled to completion before the next.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     private static let threadingReady: Bool = { evthread_use_pthreads() == 0 }()
 
@@ -48,6 +50,7 @@ public final class EventLoop: @unchecked Sendable {
         event_free(deferEvent)
         event_base_free(base)
         pthread_mutex_destroy(&mutex)
+        readBuffer.deallocate()
     }
 
     /// Runs the loop on the calling thread until `stop()`.
@@ -110,11 +113,16 @@ public final class EventLoop: @unchecked Sendable {
 final class LoopTimer {
     private var event: OpaquePointer!
     private let action: () -> Void
+    /// Kept here rather than asked of libevent: `event_pending` takes the base's lock, and the
+    /// deadline queues ask on every request.
+    private(set) var isPending = false
 
     init(loop: EventLoop, action: @escaping () -> Void) {
         self.action = action
         event = event_new(loop.base, -1, 0, { _, _, context in
-            Unmanaged<LoopTimer>.fromOpaque(context!).takeUnretainedValue().action()
+            let timer = Unmanaged<LoopTimer>.fromOpaque(context!).takeUnretainedValue()
+            timer.isPending = false
+            timer.action()
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
@@ -124,11 +132,13 @@ final class LoopTimer {
         let clamped = max(0, seconds)
         var delay = timeval(tv_sec: Int(clamped), tv_usec: Int((clamped - clamped.rounded(.down)) * 1_000_000))
         event_add(event, &delay)
+        isPending = true
     }
 
-    func cancel() { event_del(event) }
-
-    var isPending: Bool { event_pending(event, Int16(EV_TIMEOUT), nil) != 0 }
+    func cancel() {
+        event_del(event)
+        isPending = false
+    }
 }
 
 public enum ServerError: Error, CustomStringConvertible, Sendable {
