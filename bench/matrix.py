@@ -10,6 +10,13 @@ Starts every server itself, fresh for each (scenario, server) run, on a fresh lo
 
 and drives them with firehose-bench (one JSON line per run). Writes OUT/matrix-<ts>.jsonl (raw),
 OUT/matrix-<ts>.md and OUT/latest.md. Python 3 standard library only. See bench/README.md.
+
+--repeat N runs every (scenario, server) pair N times, interleaved so that drift over time hits all
+servers alike: per scenario A B C D, then D C B A, then A B C D ... (a fresh server every run). The
+tables show per pair the median run by the scenario's key metric (fan-out: p99 latency; publish and
+catch-up: req/s; idle: bytes/conn; churn: delivered ratio, then p99), among the successful runs
+(with an even count the worse of the two middle ones), and a "runs" column with N and the key
+metric's min-max. Every run stays in the .jsonl, with its "repeat" (1..N).
 """
 
 import argparse
@@ -47,6 +54,15 @@ FEATURES = {
     "idle-redis": "idle memory also for ours-redis and nchan-redis",
     "nchan-churn-lp": "churn long-poll also against nchan-memory and nchan-redis (needs --proto nchan churn)",
     "nchan-churn-ws": "churn WebSocket also against nchan-memory and nchan-redis (needs --proto nchan churn)",
+}
+
+# What --repeat picks the median run by, per mode (see key_rank and key_span).
+KEY_METRICS = {
+    "fanout": "p99 latency, lower is better",
+    "publish": "req/s, higher is better",
+    "catchup": "req/s, higher is better",
+    "idle": "bytes per connection, lower is better",
+    "churn": "delivered ratio, higher is better, then p99 latency, lower is better",
 }
 
 # The scenario matrix. "args" are firehose-bench options; "quick" lists the option names divided
@@ -387,6 +403,15 @@ def bench_argv(runner, sc, inst, args):
     return argv
 
 
+def interleaved(sc, servers, repeat):
+    """(scenario, server, repetition 1..N): A B C D, D C B A, A B C D ... so drift hits all alike."""
+    runs = []
+    for r in range(repeat):
+        order = servers if r % 2 == 0 else servers[::-1]
+        runs += [(sc, s, r + 1) for s in order]
+    return runs
+
+
 class Runner:
     def __init__(self, opts):
         self.o = opts
@@ -417,8 +442,7 @@ class Runner:
                 if feat in enabled:
                     servers += [s for s in extra if s not in servers]
             servers = [s for s in SERVERS if s in servers and (only is None or s in only)]
-            for s in servers:
-                runs.append((sc, s))
+            runs += interleaved(sc, servers, self.o.repeat)
         return runs
 
     def record(self, rec):
@@ -427,18 +451,22 @@ class Runner:
             self.jsonl.write(json.dumps(rec, sort_keys=True) + "\n")
             self.jsonl.flush()
 
-    def run_one(self, i, n, sc, server):
+    def rep_label(self, rep):
+        return f" (repetition {rep}/{self.o.repeat})" if self.o.repeat > 1 else ""
+
+    def run_one(self, i, n, sc, server, rep=1):
         args = scaled_args(sc, self.o.quick)
-        tag = f"{i:02d}-{sc['name']}-{server}"
+        tag = f"{i:02d}-{sc['name']}-{server}" + (f"-r{rep}" if self.o.repeat > 1 else "")
         inst = Instance(server, self)
         self.current = inst
-        rec = {"type": "run", "scenario": sc["name"], "server": server, "mode": sc["mode"],
+        rec = {"type": "run", "scenario": sc["name"], "server": server, "repeat": rep, "mode": sc["mode"],
                "transport": sc["transport"], "args": args, "quick": self.o.quick}
+        what = f"{sc['name']} on {server}{self.rep_label(rep)}"
         t0 = time.monotonic()
         if self.dry:
-            print(f"# [{i}/{n}] {sc['name']} {server}", flush=True)
+            print(f"# [{i}/{n}] {what}", flush=True)
         else:
-            log(f"[{i}/{n}] {sc['name']} on {server} ...")
+            log(f"[{i}/{n}] {what} ...")
         try:
             inst.start(tag)
             rec["port"] = inst.port
@@ -503,7 +531,7 @@ class Runner:
             rec["wall_s"] = round(time.monotonic() - t0, 3)
             if not self.dry:
                 self.record(rec)
-                log(f"[{i}/{n}] {sc['name']} on {server}: {summary_line(rec)} ({rec['wall_s']:.1f} s)")
+                log(f"[{i}/{n}] {what}: {summary_line(rec)} ({rec['wall_s']:.1f} s)")
                 if rec.get("error") != "interrupted":
                     time.sleep(self.o.pause)
 
@@ -513,23 +541,25 @@ class Runner:
             log("nothing to run (check --only / --scenarios)")
             return 2
         est = sum(expected_seconds(sc, scaled_args(sc, self.o.quick)) + (0.7 if s.startswith("nchan") else 0.4)
-                  + self.o.pause + self.o.settle for sc, s in runs)
+                  + self.o.pause + self.o.settle for sc, s, _ in runs)
+        count = f"{len(runs)} runs" + (f" ({len(runs) // self.o.repeat} scenario/server pairs x {self.o.repeat}, "
+                                       "interleaved)" if self.o.repeat > 1 else "")
         if self.dry:
             self.logdir = os.path.join(self.out, f"matrix-{self.ts}.logs")
-            print(f"# {len(runs)} runs, expected about {est / 60:.1f} min; would write "
+            print(f"# {count}, expected about {est / 60:.1f} min; would write "
                   f"{os.path.join(self.out, f'matrix-{self.ts}')}.{{jsonl,md}} and latest.md", flush=True)
-            for i, (sc, s) in enumerate(runs, 1):
-                self.run_one(i, len(runs), sc, s)
+            for i, (sc, s, rep) in enumerate(runs, 1):
+                self.run_one(i, len(runs), sc, s, rep)
             return 0
         for b in (self.server_bin, self.bench_bin):
             if not (os.path.isfile(b) and os.access(b, os.X_OK)):
                 log(f"not found or not executable: {b}")
                 return 2
-        need_nchan = any(s.startswith("nchan") for _, s in runs)
+        need_nchan = any(s.startswith("nchan") for _, s, _ in runs)
         if need_nchan and not os.path.exists("/usr/sbin/nginx"):
             log("nginx is missing: apt-get install -y nginx libnginx-mod-nchan")
             return 2
-        if any(s.endswith("redis") for _, s in runs) and not shutil.which("redis-server"):
+        if any(s.endswith("redis") for _, s, _ in runs) and not shutil.which("redis-server"):
             log("redis-server is missing")
             return 2
         os.makedirs(self.out, exist_ok=True)
@@ -539,12 +569,12 @@ class Runner:
         self.jsonl = open(base + ".jsonl", "w")
         machine = machine_info(self)
         self.record({"type": "machine", **machine})
-        log(f"{len(runs)} runs, expected about {est / 60:.1f} min; results in {base}.jsonl")
+        log(f"{count}, expected about {est / 60:.1f} min; results in {base}.jsonl")
         t0 = time.monotonic()
         interrupted = False
         try:
-            for i, (sc, s) in enumerate(runs, 1):
-                self.run_one(i, len(runs), sc, s)
+            for i, (sc, s, rep) in enumerate(runs, 1):
+                self.run_one(i, len(runs), sc, s, rep)
         except KeyboardInterrupt:
             interrupted = True
             log("interrupted; writing what was measured")
@@ -623,6 +653,7 @@ def machine_info(runner):
         "server_bin": runner.server_bin,
         "bench_bin": runner.bench_bin,
         "quick": runner.o.quick,
+        "repeats": runner.o.repeat,
         "argv": sys.argv[1:],
     }
 
@@ -673,12 +704,102 @@ def lat(rec, k):
 
 def status(rec):
     if "error" in rec:
-        return "ERROR: " + rec["error"].replace("|", "/").replace("\n", " ")[:160]
+        return ("ERROR: " + rec["error"].replace("|", "/").replace("\n", " ")[:160]
+                + (f"; {failed_note(rec)}" if failed_note(rec) else ""))
     r = rec["result"]
     s = "ok" if r.get("ok") else "not ok"
     if rec.get("server_died"):
         s += ", server died"
-    return s
+    return s + (f"; {failed_note(rec)}" if failed_note(rec) else "")
+
+
+# --- repetitions: one median run per (scenario, server)
+
+
+def succeeded(rec):
+    return "error" not in rec and bool((rec.get("result") or {}).get("ok"))
+
+
+def lower_better(v):
+    return float("inf") if v is None else v
+
+
+def higher_better(v):
+    return float("inf") if v is None else -v
+
+
+def key_rank(rec):
+    """Sort key by the scenario's key metric (KEY_METRICS), best first; missing figures sort last."""
+    r = rec.get("result") or {}
+    m = rec["mode"]
+    if m == "fanout":
+        return (lower_better(lat(rec, "p99")),)
+    if m in ("publish", "catchup"):
+        return (higher_better(r.get("requests_per_s")),)
+    if m == "idle":
+        return (lower_better(r.get("bytes_per_connection")),)
+    return (higher_better(r.get("delivered_ratio")), lower_better(lat(rec, "p99")))
+
+
+def span(values, show, unit):
+    """"lo-hi unit" of the values that are there (one value if all show alike), or None."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    lo, hi = show(min(vals)), show(max(vals))
+    return (lo if lo == hi else f"{lo}-{hi}") + unit
+
+
+def kilo(v):
+    return f"{v / 1000:.1f}k"
+
+
+def key_span(mode, runs):
+    """The key metric's min-max over runs, for the "runs" column."""
+    res = [r.get("result") or {} for r in runs]
+    p99 = span([lat(r, "p99") for r in runs], lambda v: fmt(v, 1), " ms")
+    if mode == "fanout":
+        return p99 and "p99 " + p99
+    if mode in ("publish", "catchup"):
+        return span([x.get("requests_per_s") for x in res], kilo, " req/s")
+    if mode == "idle":
+        return span([x.get("bytes_per_connection") for x in res], lambda v: fmt(v, 0), " B/conn")
+    delivered = span([x.get("delivered_ratio") for x in res], lambda v: f"{v * 100:.2f}", "% delivered")
+    return ", ".join(x for x in (delivered, p99 and "p99 " + p99) if x) or None
+
+
+def pick_median(runs):
+    """The median run of one (scenario, server) pair by its key metric, among the successful runs
+    (else those with figures, else all); with an even count the worse of the two middle ones.
+    Returns a copy with "pair": how many runs, how many failed, the key metric's span over the pool."""
+    pool = [r for r in runs if succeeded(r)] or [r for r in runs if "result" in r] or runs
+    rec = dict(sorted(pool, key=key_rank)[len(pool) // 2])
+    rec["pair"] = {"n": len(runs), "failed": sum(not succeeded(r) for r in runs),
+                   "span": key_span(rec["mode"], pool)}
+    return rec
+
+
+def median_runs(runs):
+    """(scenario, server) -> its median run (see pick_median)."""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["scenario"], r["server"]), []).append(r)
+    return {k: pick_median(v) for k, v in groups.items()}
+
+
+def runs_cell(rec):
+    pair = rec.get("pair") or {"n": 1, "failed": 0, "span": None}
+    failed = "all" if pair["failed"] == pair["n"] > 1 else pair["failed"]
+    s = str(pair["n"]) + (f", {failed} failed" if pair["failed"] else "")
+    return s + (f" ({pair['span']})" if pair["span"] else "")
+
+
+def failed_note(rec):
+    """"1 of 3 runs failed" when repeating and some repetition failed, else ""."""
+    pair = rec.get("pair") or {}
+    if pair.get("n", 1) > 1 and pair.get("failed"):
+        return f"{pair['failed']} of {pair['n']} runs failed"
+    return ""
 
 
 def table(headers, rows):
@@ -688,7 +809,7 @@ def table(headers, rows):
     return "\n".join(out)
 
 
-def scenario_table(sc, recs):
+def scenario_table(sc, recs, show_runs=False):
     mode = sc["mode"]
     rows = []
     redis_any = any("redis" in (r.get("pids") or {}) for r in recs)
@@ -730,6 +851,10 @@ def scenario_table(sc, recs):
         h = ["server", "held/opened", "RSS before KB", "RSS after KB", "bytes/conn", "errors", "status"]
     else:
         h = ["server", "delivered/expected", "delivered", "lost", "dup", "reord", "disconnects", "elapsed s"] + cpu_h + ["status"]
+    if show_runs:
+        h.insert(1, "runs")
+        for row, rec in zip(rows, recs):
+            row.insert(1, runs_cell(rec))
     return table(h, rows)
 
 
@@ -760,8 +885,12 @@ def all_delivered(rec):
 
 
 def targets(by):
-    """Rows: target, ours, reference, ratio ours/reference, verdict."""
+    """Rows: target, ours, reference, ratio ours/reference, verdict (with failed repetitions noted)."""
     rows = []
+
+    def add(cells, sc, *servers):
+        notes = [f"{s}: {failed_note(by[(sc, s)])}" for s in servers if (sc, s) in by and failed_note(by[(sc, s)])]
+        rows.append(cells[:-1] + [cells[-1] + (f" ({'; '.join(notes)})" if notes else "")])
 
     def get(sc, server):
         rec = by.get((sc, server))
@@ -789,33 +918,33 @@ def targets(by):
             if not present(sc, o):
                 continue
             ro, rn = get(sc, o), get(sc, n)
-            rows.append([f"{sc} ({backend}): all delivered", delivered_cell(ro), delivered_cell(rn), "-",
-                         verdict(all_delivered(ro)) if ro else "missed (error)"])
+            add([f"{sc} ({backend}): all delivered", delivered_cell(ro), delivered_cell(rn), "-",
+                 verdict(all_delivered(ro)) if ro else "missed (error)"], sc, o, n)
             po, pn = lat_of(ro, "p99"), lat_of(rn, "p99")
             q = ratio(po, pn)
-            rows.append([f"{sc} ({backend}): p99 <= Nchan's", ms(po), ms(pn), fmt_ratio(q),
-                         verdict(None if q is None else q <= 1.0)])
+            add([f"{sc} ({backend}): p99 <= Nchan's", ms(po), ms(pn), fmt_ratio(q),
+                 verdict(None if q is None else q <= 1.0)], sc, o, n)
             if cpu_check:
                 co, cn = total_cpu(ro), total_cpu(rn)
                 q = ratio(co, cn)
                 what = "server CPU" if backend == "memory" else "server+redis CPU"
-                rows.append([f"{sc} ({backend}): {what} <= Nchan's", fmt_s(co), fmt_s(cn), fmt_ratio(q),
-                             verdict(None if q is None else q <= 1.0)])
+                add([f"{sc} ({backend}): {what} <= Nchan's", fmt_s(co), fmt_s(cn), fmt_ratio(q),
+                     verdict(None if q is None else q <= 1.0)], sc, o, n)
     for backend in ("memory", "redis"):
         o, n = f"ours-{backend}", f"nchan-{backend}"
         if present("ws100ch", o):
             a, b = res("ws100ch", o, "deliveries_per_s"), res("ws100ch", n, "deliveries_per_s")
             q = ratio(a, b)
             ok = all_delivered(get("ws100ch", o))
-            rows.append([f"ws100ch ({backend}): deliveries/s >= Nchan's" + ("" if ok or ok is None else " (NOT all delivered)"),
-                         fmt(a, 0), fmt(b, 0), fmt_ratio(q), verdict(None if q is None else q >= 1.0)])
+            add([f"ws100ch ({backend}): deliveries/s >= Nchan's" + ("" if ok or ok is None else " (NOT all delivered)"),
+                 fmt(a, 0), fmt(b, 0), fmt_ratio(q), verdict(None if q is None else q >= 1.0)], "ws100ch", o, n)
     for backend in ("memory", "redis"):
         o, n = f"ours-{backend}", f"nchan-{backend}"
         if present("publish", o):
             a, b = res("publish", o, "requests_per_s"), res("publish", n, "requests_per_s")
             q = ratio(a, b)
-            rows.append([f"publish ({backend}): req/s >= Nchan{'-with-Redis' if backend == 'redis' else ''}'s",
-                         fmt(a, 0), fmt(b, 0), fmt_ratio(q), verdict(None if q is None else q >= 1.0)])
+            add([f"publish ({backend}): req/s >= Nchan{'-with-Redis' if backend == 'redis' else ''}'s",
+                 fmt(a, 0), fmt(b, 0), fmt_ratio(q), verdict(None if q is None else q >= 1.0)], "publish", o, n)
     for sc in ("idle-lp", "idle-ws"):
         for backend in ("memory", "redis"):
             o, n = f"ours-{backend}", f"nchan-{backend}"
@@ -823,8 +952,8 @@ def targets(by):
                 continue
             a, b = res(sc, o, "bytes_per_connection"), res(sc, n, "bytes_per_connection")
             q = ratio(a, b)
-            rows.append([f"{sc} ({backend}): bytes/conn <= 4 KB (ratio vs Nchan)", fmt(a, 0), fmt(b, 0), fmt_ratio(q),
-                         verdict(None if a is None else a <= 4096)])
+            add([f"{sc} ({backend}): bytes/conn <= 4 KB (ratio vs Nchan)", fmt(a, 0), fmt(b, 0), fmt_ratio(q),
+                 verdict(None if a is None else a <= 4096)], sc, o, n)
     for sc in ("churn-lp", "churn-ws"):
         for server in SERVERS:
             if not present(sc, server):
@@ -833,29 +962,29 @@ def targets(by):
             r = rec["result"] if rec else {}
             dr = r.get("delivered_ratio")
             cond = None if rec is None else (all_delivered(rec) if dr is None else dr >= 1.0 and not r.get("lost"))
-            rows.append([f"{sc} ({server}): 100% delivered", "-" if dr is None else f"{dr * 100:.2f}%",
-                         "-", "-", verdict(cond) if rec else "missed (error)"])
+            add([f"{sc} ({server}): 100% delivered", "-" if dr is None else f"{dr * 100:.2f}%",
+                 "-", "-", verdict(cond) if rec else "missed (error)"], sc, server)
     for backend in ("memory", "redis"):
         o = f"ours-{backend}"
         if present("publish", o):
             a = res("publish", o, "requests_per_s")
             q = ratio(a, RUBY_PUT_RPS)
-            rows.append([f"vs Ruby ({backend}): publish req/s >= 10x Ruby PUT", fmt(a, 0), f"{RUBY_PUT_RPS:,}",
-                         fmt_ratio(q), verdict(None if q is None else q >= 10)])
+            add([f"vs Ruby ({backend}): publish req/s >= 10x Ruby PUT", fmt(a, 0), f"{RUBY_PUT_RPS:,}",
+                 fmt_ratio(q), verdict(None if q is None else q >= 10)], "publish", o)
         if present("ruby-catchup", o):
             a = res("ruby-catchup", o, "requests_per_s")
             q = ratio(a, RUBY_CATCHUP_RPS)
-            rows.append([f"vs Ruby ({backend}): catch-up GET req/s >= 10x", fmt(a, 0), f"{RUBY_CATCHUP_RPS:,}",
-                         fmt_ratio(q), verdict(None if q is None else q >= 10)])
+            add([f"vs Ruby ({backend}): catch-up GET req/s >= 10x", fmt(a, 0), f"{RUBY_CATCHUP_RPS:,}",
+                 fmt_ratio(q), verdict(None if q is None else q >= 10)], "ruby-catchup", o)
         if present("ruby-ws2k", o):
             rec = get("ruby-ws2k", o)
             a = lat_of(rec, "max")
             q = ratio(a, RUBY_WS2K_FANOUT_MS[0])
             ok = all_delivered(rec)
-            rows.append([f"vs Ruby ({backend}): 2,000-WS fan-out time (max latency) <= 1/10"
-                         + ("" if ok or ok is None else " (NOT all delivered)"),
-                         ms(a), f"{RUBY_WS2K_FANOUT_MS[0]}-{RUBY_WS2K_FANOUT_MS[1]} ms", fmt_ratio(q),
-                         verdict(None if q is None else q <= 0.1)])
+            add([f"vs Ruby ({backend}): 2,000-WS fan-out time (max latency) <= 1/10"
+                 + ("" if ok or ok is None else " (NOT all delivered)"),
+                 ms(a), f"{RUBY_WS2K_FANOUT_MS[0]}-{RUBY_WS2K_FANOUT_MS[1]} ms", fmt_ratio(q),
+                 verdict(None if q is None else q <= 0.1)], "ruby-ws2k", o)
     return rows
 
 
@@ -884,7 +1013,8 @@ def total_cpu(rec):
 def render_markdown(records, runner, wall, interrupted):
     machine = next((r for r in records if r.get("type") == "machine"), {})
     runs = [r for r in records if r.get("type") == "run"]
-    by = {(r["scenario"], r["server"]): r for r in runs}
+    by = median_runs(runs)
+    repeats = max([machine.get("repeats") or 1] + [rec["pair"]["n"] for rec in by.values()])
     L = [f"# Benchmark matrix {machine.get('utc', runner.ts)}", ""]
     if interrupted:
         L += ["**Interrupted: incomplete.**", ""]
@@ -898,6 +1028,7 @@ def render_markdown(records, runner, wall, interrupted):
         + (" (**--quick: sizes divided by 10, smoke check only**)" if machine.get("quick") else ""),
         f"- {len(runs)} runs in {wall / 60:.1f} min. Every run starts its server (and redis-server) fresh "
         "on a new loopback port. Client and servers share the same cores: figures are relative.",
+        *([repeat_note(repeats)] if repeats > 1 else []),
         "- CPU seconds: the tool's measured phase (`server_cpu_s`); Nchan's is its single worker process. "
         "Ours and Nchan both get one core's worth of event loop.",
         "",
@@ -910,28 +1041,53 @@ def render_markdown(records, runner, wall, interrupted):
         L += [f"## {sc['name']}: {sc['title']}", "",
               "`" + " ".join(f"--{k} {v}" for k, v in args.items())
               + (f" --transport {sc['transport']}" if sc["transport"] else "") + "`", "",
-              scenario_table(sc, recs), ""]
+              scenario_table(sc, recs, show_runs=repeats > 1), ""]
     rows = targets(by)
     if rows:
         L += ["## Targets", "",
-              "Ours vs Nchan from this run (memory vs memory, redis vs redis); Ruby figures are the constants "
+              "Ours vs Nchan from this run (memory vs memory, redis vs redis"
+              + ("; the median runs" if repeats > 1 else "") + "); Ruby figures are the constants "
               f"from firehose-wire.md section 9 (PUT {RUBY_PUT_RPS:,} req/s, catch-up GET {RUBY_CATCHUP_RPS:,} req/s, "
               f"2,000-WS fan-out {RUBY_WS2K_FANOUT_MS[0]}-{RUBY_WS2K_FANOUT_MS[1]} ms; Ruby always uses Redis). "
               "The fan-out time compared with Ruby's is our max delivery latency (the slowest message's last "
               "subscriber) against Ruby's lower bound.", "",
               table(["target", "ours", "reference", "ours/ref", "verdict"], rows), ""]
-    errs = [r for r in runs if "error" in r]
-    if errs:
-        L += ["## Errors", ""]
-        for r in errs:
-            L.append(f"- {r['scenario']} / {r['server']}: {r['error']}")
-            for name, t in (r.get("logs") or {}).items():
-                L += [f"  - `{name}`:", "", "    ```", *("    " + x for x in t.splitlines()), "    ```"]
-        L.append("")
+    L += failures_section(runs, repeats)
     return "\n".join(L)
 
 
+def repeat_note(repeats):
+    return (f"- Every (scenario, server) pair ran {repeats} times, interleaved (A B C D, D C B A, ...). "
+            "Each table shows the median run by the scenario's key metric (fan-out: p99; publish, catch-up: "
+            "req/s; idle: bytes/conn; churn: delivered ratio, then p99) among the successful runs, the worse "
+            "middle one for an even count; \"runs\" gives the number of runs and the key metric's min-max.")
+
+
+def failures_section(runs, repeats):
+    """Errors with log tails; when repeating, also the not-ok runs that a median may hide."""
+    bad = [r for r in runs if "error" in r or (repeats > 1 and not succeeded(r))]
+    if not bad:
+        return []
+    L = ["## Errors" if repeats == 1 else "## Failed runs", ""]
+    for r in bad:
+        which = f"{r['scenario']} / {r['server']}" + (f" (repetition {r.get('repeat')})" if repeats > 1 else "")
+        L.append(f"- {which}: {r['error'] if 'error' in r else summary_line(r)}")
+        for name, t in (r.get("logs") or {}).items():
+            L += [f"  - `{name}`:", "", "    ```", *("    " + x for x in t.splitlines()), "    ```"]
+    return L + [""]
+
+
 # ---------------------------------------------------------------------------------------------
+
+
+def list_scenarios(repeat):
+    for sc in SCENARIOS:
+        extra = "".join(f" [+{','.join(v)} with --enable {k}]" for k, v in sc.get("optional", {}).items())
+        print(f"{sc['name']:13} {','.join(sc['servers'])}{extra}\n{'':13} {sc['title']}\n"
+              f"{'':13} key metric (--repeat): {KEY_METRICS[sc['mode']]}")
+    if repeat > 1:
+        print(f"\n--repeat {repeat}: each server runs {repeat} times per scenario, interleaved "
+              "(A B C D, D C B A, ...); the tables show the median run by the key metric.")
 
 
 def main():
@@ -945,6 +1101,9 @@ def main():
     ap.add_argument("--enable", type=lambda s: [x for x in s.split(",") if x], default=[],
                     help="optional parts, comma-separated: " + "; ".join(f"{k} = {v}" for k, v in FEATURES.items()))
     ap.add_argument("--quick", action="store_true", help="divide sizes by 10 (smoke check)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run every (scenario, server) pair N times, interleaved, and report the median run "
+                         "by the scenario's key metric (default %(default)s)")
     ap.add_argument("--out", default=None, help="output directory (default bench/results in the repository)")
     ap.add_argument("--dry-run", action="store_true", help="print every command instead of running it")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
@@ -961,10 +1120,10 @@ def main():
     for name in o.enable:
         if name not in FEATURES:
             ap.error(f"unknown feature {name!r}; choose from {','.join(FEATURES)}")
+    if o.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if o.list:
-        for sc in SCENARIOS:
-            extra = "".join(f" [+{','.join(v)} with --enable {k}]" for k, v in sc.get("optional", {}).items())
-            print(f"{sc['name']:13} {','.join(sc['servers'])}{extra}\n{'':13} {sc['title']}")
+        list_scenarios(o.repeat)
         return 0
     # paths given on the command line are relative to the current directory, defaults to the repository
     o.server_bin = os.path.abspath(o.server_bin) if o.server_bin else os.path.join(REPO, ".build/release/firehose")
