@@ -16,8 +16,6 @@ public enum HTTPResponseError: Error, Equatable, Sendable {
 /// responses out, so it is tested on its own.
 public struct HTTPResponseReader: Sendable {
     public var inbox = ByteInbox()
-    /// Responses to HEAD, 1xx, 204 and 304 have no body whatever their headers say.
-    public var expectsBody = true
 
     public init() {}
 
@@ -25,7 +23,6 @@ public struct HTTPResponseReader: Sendable {
 
     /// The next complete response, or nil until more bytes arrive.
     public mutating func next() throws(HTTPResponseError) -> HTTPResponse? {
-        let expectsBody = self.expectsBody
         let result: Result<(HTTPResponse, Int)?, HTTPResponseError> = inbox.withBytes { bytes in
             guard let headEnd = Self.find(Self.crlfcrlf, in: bytes, from: 0) else {
                 return bytes.count > 65536 ? .failure(.malformed("response head over 64 KiB")) : .success(nil)
@@ -72,8 +69,8 @@ public struct HTTPResponseReader: Sendable {
                 lineStart = lineEnd + 2
             }
             var consumed = headEnd + 4
-            let bodyless = !expectsBody || response.status < 200 || response.status == 204 || response.status == 304
-            if bodyless { return .success((response, consumed)) }
+            // 1xx, 204 and 304 have no body whatever their headers say (the tool never sends HEAD).
+            if response.status < 200 || response.status == 204 || response.status == 304 { return .success((response, consumed)) }
             if chunked {
                 var body: [UInt8] = []
                 while true {

@@ -25,6 +25,7 @@ final class IdleScenario: SubscriberHost {
     private var nextToConnect = 0
     private var opening = 0
     private var established = 0
+    private var isEstablished: [Bool]
     private var errors = 0
     private var closes = 0
     private var lastProblem = ""
@@ -40,6 +41,7 @@ final class IdleScenario: SubscriberHost {
         self.target = target
         self.loop = loop
         ledger = DeliveryLedger(subscribers: options.connections, expectedPerSubscriber: 0)
+        isEstablished = Array(repeating: false, count: options.connections)
         cpu = CPUMeter(pids: [options.pid])
     }
 
@@ -73,6 +75,7 @@ final class IdleScenario: SubscriberHost {
     }
 
     func subscriberEstablished(_ subscriber: Subscriber) {
+        isEstablished[subscriber.index] = true
         established += 1
         opening -= 1
         connectMore()
@@ -82,7 +85,8 @@ final class IdleScenario: SubscriberHost {
         guard !finished else { return }
         closes += 1
         lastProblem = reason
-        if opening > 0, !(subscriber is WebSocketSubscriber && (subscriber as! WebSocketSubscriber).isUpgraded) {
+        // One that never got established gives its connecting slot to the next.
+        if !isEstablished[subscriber.index] {
             opening -= 1
             errors += 1
             connectMore()

@@ -13,8 +13,6 @@ final class WebSocketSubscriber: Subscriber {
         fragments = []
     }
 
-    var isUpgraded: Bool { upgraded && isConnected }
-
     override func socketConnected(_ socket: ClientSocket) {
         socket.send(target.webSocketUpgrade(channel: channel, from: point))
     }
