@@ -368,8 +368,9 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         }
         report.set("elapsed_s", Double(monotonicMicros() - startedAt) / 1e6)
         report.setCPU(cpu)
-        let ok = phase == .finished && lost == 0 && ledger.duplicates == 0 && ledger.reordered == 0
-            && acknowledged == options.messages && publishErrors == 0 && expected > 0 || (options.subscribers == 0 && acknowledged == options.messages)
+        let everythingPublished = acknowledged == options.messages && publishErrors == 0
+        let everythingDelivered = lost == 0 && ledger.duplicates == 0 && ledger.reordered == 0 && (expected > 0 || subscribers.isEmpty)
+        let ok = everythingPublished && everythingDelivered
         report.set("ok", ok)
         if !ok, !lastCloseReason.isEmpty { report.set("last_problem", lastCloseReason) }
         if !lastPublishError.isEmpty { report.set("last_publish_problem", lastPublishError) }
