@@ -586,6 +586,8 @@ class Runner:
             with open(base + ".md", "w") as f:
                 f.write(md)
             shutil.copyfile(base + ".md", os.path.join(self.out, "latest.md"))
+            sys.stdout.write(md)  # the tables, for whoever ran `make bench`
+            sys.stdout.flush()
             log(f"wrote {base}.md and {os.path.join(self.out, 'latest.md')} "
                 f"({(time.monotonic() - t0) / 60:.1f} min)")
         return 130 if interrupted else 0
