@@ -36,17 +36,14 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
     private let target: BenchTarget
     private let loop: BenchLoop
     private let ledger: DeliveryLedger
-    private var subscribers: [Subscriber] = []
+    private var pool: SubscriberPool!
+    private var subscribers: [Subscriber] { pool.subscribers }
     private var publishers: [KeepAliveClient] = []
     private var phase = Phase.connecting
     private var report = BenchReport()
     private let progress: ProgressLine
 
     // Connecting.
-    private var nextToConnect = 0
-    private var opening = 0
-    private var established = 0
-    private var everEstablished: [Bool]
     private var connectErrors = 0
     private var reconnectQueue: [Int] = []
     private var lastCloseReason = ""
@@ -90,7 +87,6 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         self.loop = loop
         let perSubscriber = options.messages / max(1, options.channels) + 1
         ledger = DeliveryLedger(subscribers: options.subscribers, expectedPerSubscriber: perSubscriber)
-        everEstablished = Array(repeating: false, count: options.subscribers)
         queues = Array(repeating: [], count: options.publishers)
         queueHeads = Array(repeating: 0, count: options.publishers)
         inFlight = Array(repeating: nil, count: options.publishers)
@@ -102,20 +98,20 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
 
     /// Runs to completion on `loop` and returns the report.
     func run() -> BenchReport {
-        for index in 0..<options.subscribers {
-            let channel = index % options.channels
-            let subscriber: Subscriber = switch options.transport {
-            case .longpoll: LongPollSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: self)
-            case .ws: WebSocketSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: self)
-            }
-            subscribers.append(subscriber)
+        pool = SubscriberPool(count: options.subscribers, channels: options.channels, transport: options.transport, target: target,
+                              loop: loop, ledger: ledger, host: self, concurrency: options.connectConcurrency)
+        // A subscriber that could not even start connecting keeps its slot and is retried.
+        pool.connectFailed = { [unowned self] subscriber, error in
+            connectErrors += 1
+            lastCloseReason = "connect: \(String(cString: strerror(error)))"
+            reconnectQueue.append(subscriber.index)
         }
         for index in 0..<options.publishers {
             let publisher = KeepAliveClient(index: index, target: target, loop: loop, host: self)
             publishers.append(publisher)
             publisher.start()
         }
-        connectMore()
+        pool.connectMore()
         tickTimer.schedule(after: 0.05)
         if options.subscribers == 0 { startPriming() }
         loop.run()
@@ -124,33 +120,15 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
 
     // MARK: Connecting
 
-    private func connectMore() {
-        while opening < options.connectConcurrency, nextToConnect < subscribers.count {
-            let subscriber = subscribers[nextToConnect]
-            nextToConnect += 1
-            opening += 1
-            let error = subscriber.start()
-            if error != 0 {
-                connectErrors += 1
-                lastCloseReason = "connect: \(String(cString: strerror(error)))"
-                reconnectQueue.append(subscriber.index)
-            }
-        }
-    }
-
     func subscriberEstablished(_ subscriber: Subscriber) {
-        guard !everEstablished[subscriber.index] else { return }
-        everEstablished[subscriber.index] = true
-        established += 1
-        opening -= 1
-        connectMore()
-        if phase == .connecting, established == subscribers.count { startPriming() }
+        guard pool.markEstablished(subscriber) else { return }
+        if phase == .connecting, pool.established == subscribers.count { startPriming() }
     }
 
     func subscriberClosed(_ subscriber: Subscriber, error: Int32, reason: String) {
         guard phase != .finished else { return }
         lastCloseReason = reason
-        if everEstablished[subscriber.index] {
+        if pool.hasEstablished(subscriber) {
             unexpectedCloses += 1
         } else {
             connectErrors += 1
@@ -318,7 +296,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
 
     private func progressText() -> String {
         let delivered = ledger.unique
-        var text = "\(phase.rawValue): subscribers \(established)/\(subscribers.count)"
+        var text = "\(phase.rawValue): subscribers \(pool.established)/\(subscribers.count)"
         if phase == .priming || phase == .connecting { text += ", primed \(ledger.primedCount)" }
         text += ", published \(acknowledged)/\(options.messages), delivered \(delivered)"
         if disconnects > 0 { text += ", resets \(disconnects)" }

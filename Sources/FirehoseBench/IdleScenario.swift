@@ -19,13 +19,9 @@ final class IdleScenario: SubscriberHost {
     private let target: BenchTarget
     private let loop: BenchLoop
     private let ledger: DeliveryLedger
-    private var subscribers: [Subscriber] = []
+    private var pool: SubscriberPool!
     private var report = BenchReport()
     private let progress = ProgressLine(label: "idle")
-    private var nextToConnect = 0
-    private var opening = 0
-    private var established = 0
-    private var isEstablished: [Bool]
     private var errors = 0
     private var closes = 0
     private var lastProblem = ""
@@ -41,44 +37,27 @@ final class IdleScenario: SubscriberHost {
         self.target = target
         self.loop = loop
         ledger = DeliveryLedger(subscribers: options.connections, expectedPerSubscriber: 0)
-        isEstablished = Array(repeating: false, count: options.connections)
         cpu = CPUMeter(pids: [options.pid])
     }
 
     func run() -> BenchReport {
         rssBefore = ProcessStats.residentKiB(pid: options.pid) ?? 0
         cpu.start()
-        for index in 0..<options.connections {
-            let channel = index % options.channels
-            subscribers.append(options.transport == .longpoll
-                ? LongPollSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: self)
-                : WebSocketSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: self))
+        pool = SubscriberPool(count: options.connections, channels: options.channels, transport: options.transport, target: target,
+                              loop: loop, ledger: ledger, host: self, concurrency: options.connectConcurrency)
+        pool.connectFailed = { [unowned self] subscriber, error in
+            errors += 1
+            lastProblem = "connect: \(String(cString: strerror(error)))"
+            pool.giveUp(subscriber)
         }
-        connectMore()
+        pool.connectMore()
         tickTimer.schedule(after: 0.05)
         loop.run()
         return report
     }
 
-    private func connectMore() {
-        while opening < options.connectConcurrency, nextToConnect < subscribers.count {
-            let subscriber = subscribers[nextToConnect]
-            nextToConnect += 1
-            opening += 1
-            let error = subscriber.start()
-            if error != 0 {
-                opening -= 1
-                errors += 1
-                lastProblem = "connect: \(String(cString: strerror(error)))"
-            }
-        }
-    }
-
     func subscriberEstablished(_ subscriber: Subscriber) {
-        isEstablished[subscriber.index] = true
-        established += 1
-        opening -= 1
-        connectMore()
+        _ = pool.markEstablished(subscriber)
     }
 
     func subscriberClosed(_ subscriber: Subscriber, error: Int32, reason: String) {
@@ -86,26 +65,24 @@ final class IdleScenario: SubscriberHost {
         closes += 1
         lastProblem = reason
         // One that never got established gives its connecting slot to the next.
-        if !isEstablished[subscriber.index] {
-            opening -= 1
+        if !pool.hasEstablished(subscriber) {
             errors += 1
-            connectMore()
+            pool.giveUp(subscriber)
+            pool.connectMore()
         }
     }
 
-    private var allOpened: Bool { nextToConnect == subscribers.count && opening == 0 }
-
     private func tick() {
         let now = monotonicMicros()
-        if allOpened, settledAt == 0 { settledAt = now }
+        if pool.allOpened, settledAt == 0 { settledAt = now }
         if settledAt > 0, Double(now - settledAt) / 1e6 >= options.settle {
             return finish()
         }
         if Double(now - startedAt) / 1e6 > options.timeout {
-            lastProblem = "timed out with \(established) of \(options.connections) established"
+            lastProblem = "timed out with \(pool.established) of \(options.connections) established"
             return finish()
         }
-        progress.update(now) { "established \(established)/\(options.connections), errors \(errors)" }
+        progress.update(now) { "established \(pool.established)/\(options.connections), errors \(errors)" }
         tickTimer.schedule(after: 0.05)
     }
 
@@ -113,13 +90,13 @@ final class IdleScenario: SubscriberHost {
         finished = true
         progress.finish()
         let rssAfter = ProcessStats.residentKiB(pid: options.pid) ?? 0
-        let open = subscribers.filter(\.isConnected).count
+        let open = pool.subscribers.filter(\.isConnected).count
         report.set("mode", "idle")
         report.set("proto", target.proto.rawValue)
         report.set("transport", options.transport.rawValue)
         report.set("url", "http://\(target.host):\(target.port)")
         report.set("connections", options.connections)
-        report.set("established", established)
+        report.set("established", pool.established)
         report.set("open_at_measurement", open)
         report.set("rss_before_kb", rssBefore)
         report.set("rss_after_kb", rssAfter)
@@ -130,7 +107,7 @@ final class IdleScenario: SubscriberHost {
         report.setCPU(cpu)
         report.set("ok", open == options.connections && rssAfter > 0)
         if !lastProblem.isEmpty { report.set("last_problem", lastProblem) }
-        for subscriber in subscribers { subscriber.drop() }
+        for subscriber in pool.subscribers { subscriber.drop() }
         loop.stop()
     }
 }

@@ -43,33 +43,61 @@ struct TargetOptions: ParsableArguments {
 extension WireProtocol: ExpressibleByArgument {}
 extension SubscriberTransport: ExpressibleByArgument {}
 
+/// What `fanout` and `churn` share: the subscribers and the publishers.
+struct DeliveryArguments: ParsableArguments {
+    @Option(help: "longpoll or ws.") var transport: SubscriberTransport = .longpoll
+    @Option(help: "Subscribers (spread evenly over the channels).") var subscribers = 1000
+    @Option(help: "Publishing connections (a channel always uses the same one, keeping its order).") var publishers = 1
+    @Option(help: "Message size in bytes (>= 40).") var size = 100
+
+    func options(channels: Int, rate: Double, timeout: Double, pids: [Int32]) -> DeliveryOptions {
+        var options = DeliveryOptions()
+        options.transport = transport
+        options.subscribers = subscribers
+        options.publishers = publishers
+        options.size = size
+        options.channels = channels
+        options.rate = rate
+        options.timeout = timeout
+        options.pids = pids
+        return options
+    }
+}
+
+/// What `publish` and `catchup` share: connections sending back to back for a while.
+struct ThroughputArguments: ParsableArguments {
+    @Option(help: "Connections, each with one request in flight.") var connections = 16
+    @Option(help: "Seconds.") var duration = 10.0
+    @Option(help: "Message size in bytes (>= 40).") var size = 100
+
+    func run(_ kind: ThroughputOptions.Kind, channels: Int = 1, common: TargetOptions) throws {
+        var options = ThroughputOptions()
+        options.kind = kind
+        options.connections = connections
+        options.duration = duration
+        options.size = size
+        options.channels = channels
+        options.pids = common.pids
+        common.emit(try Bench.throughput(options, target: common.target()))
+    }
+}
+
 struct Fanout: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "N subscribers over K channels, then M messages at R/s from P publishers; latency and delivery checks.")
 
     @OptionGroup var common: TargetOptions
-    @Option(help: "longpoll or ws.") var transport: SubscriberTransport = .longpoll
-    @Option(help: "Subscribers (spread evenly over the channels).") var subscribers = 1000
+    @OptionGroup var delivery: DeliveryArguments
     @Option(help: "Channels.") var channels = 1
     @Option(help: "Measured messages, over all channels.") var messages = 200
     @Option(help: "Messages per second over all channels; 0 = as fast as acknowledged. With a rate, latency counts from each message's scheduled time, so a slow acknowledgement cannot hide a backlog.") var rate = 20.0
-    @Option(help: "Publishing connections (a channel always uses the same one, keeping its order).") var publishers = 1
-    @Option(help: "Message size in bytes (>= 40).") var size = 100
     @Option(help: "Bound on the whole run, in seconds.") var timeout = 120.0
     @Option(help: "Seconds to wait for the last deliveries after the last publish is acknowledged.") var drain = 10.0
 
     func run() throws {
-        var options = DeliveryOptions()
-        options.transport = transport
-        options.subscribers = subscribers
-        options.channels = channels
+        var options = delivery.options(channels: channels, rate: rate, timeout: timeout, pids: common.pids)
         options.messages = messages
-        options.rate = rate
-        options.publishers = publishers
-        options.size = size
-        options.timeout = timeout
         options.drainTimeout = drain
-        options.pids = common.pids
         common.emit(try Bench.fanout(options, target: common.target()))
     }
 }
@@ -79,28 +107,17 @@ struct Churn: ParsableCommand {
         abstract: "Fan-out while every subscriber is reset at random and resumes from its last position.")
 
     @OptionGroup var common: TargetOptions
-    @Option(help: "longpoll or ws.") var transport: SubscriberTransport = .longpoll
-    @Option(help: "Subscribers (spread evenly over the channels).") var subscribers = 1000
+    @OptionGroup var delivery: DeliveryArguments
     @Option(help: "Channels.") var channels = 10
     @Option(help: "Messages per second over all channels.") var rate = 50.0
     @Option(help: "Seconds of publishing.") var duration = 20.0
     @Option(name: .customLong("drop-every"), help: "Mean seconds between resets of each subscriber.") var dropEvery = 3.0
-    @Option(help: "Publishing connections.") var publishers = 1
-    @Option(help: "Message size in bytes (>= 40).") var size = 100
     @Option(help: "Bound on the whole run, in seconds.") var timeout = 180.0
 
     func run() throws {
-        var options = DeliveryOptions()
-        options.transport = transport
-        options.subscribers = subscribers
-        options.channels = channels
-        options.rate = rate
+        var options = delivery.options(channels: channels, rate: rate, timeout: timeout, pids: common.pids)
         options.messages = max(1, Int(rate * duration))
         options.dropEvery = dropEvery
-        options.publishers = publishers
-        options.size = size
-        options.timeout = timeout
-        options.pids = common.pids
         common.emit(try Bench.fanout(options, target: common.target(), mode: "churn"))
     }
 }
@@ -133,40 +150,19 @@ struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Publish throughput: P connections publishing back to back, no subscribers.")
 
     @OptionGroup var common: TargetOptions
-    @Option(help: "Publishing connections.") var connections = 16
-    @Option(help: "Seconds.") var duration = 10.0
-    @Option(help: "Message size in bytes (>= 40).") var size = 100
+    @OptionGroup var throughput: ThroughputArguments
     @Option(help: "Channels (connection i publishes to channel i mod K).") var channels = 1
 
-    func run() throws {
-        var options = ThroughputOptions()
-        options.kind = .publish
-        options.connections = connections
-        options.duration = duration
-        options.size = size
-        options.channels = channels
-        options.pids = common.pids
-        common.emit(try Bench.throughput(options, target: common.target()))
-    }
+    func run() throws { try throughput.run(.publish, channels: channels, common: common) }
 }
 
 struct Catchup: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Catch-up GET throughput: GETs answered at once from the buffer (Firehose).")
 
     @OptionGroup var common: TargetOptions
-    @Option(help: "Connections.") var connections = 16
-    @Option(help: "Seconds.") var duration = 10.0
-    @Option(help: "Message size in bytes (>= 40).") var size = 100
+    @OptionGroup var throughput: ThroughputArguments
 
-    func run() throws {
-        var options = ThroughputOptions()
-        options.kind = .catchup
-        options.connections = connections
-        options.duration = duration
-        options.size = size
-        options.pids = common.pids
-        common.emit(try Bench.throughput(options, target: common.target()))
-    }
+    func run() throws { try throughput.run(.catchup, common: common) }
 }
 
 BenchCommand.main()
