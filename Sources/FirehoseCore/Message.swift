@@ -1,11 +1,16 @@
 /// One published message, shared by reference among the buffer and every subscriber it reaches.
 ///
-/// Its wire encodings are built at most once, on first use, and then the same bytes go to every
-/// subscriber: no per-subscriber JSON encoding. Instances live on the event loop thread only.
+/// A message knows nothing of transports. Each transport declares the `MessageFormat`s it sends
+/// (next to itself) and asks `encoded(as:)`: the first subscriber pays for the encoding, every
+/// other one gets the same bytes, and the encodings go when the message does. At most
+/// `MessageFormat.cacheSlots` encodings are kept per message, so the memory a stored message holds
+/// is bounded by its body plus that many encodings whatever transports read it. Loop thread only.
 public final class Message {
     public let channel: String
     public let sequence: Int
     public let body: [UInt8]
+    /// (format, bytes) pairs in first-use order; a handful at most, so a scan beats hashing.
+    private var encodings: [(MessageFormat, SharedBytes)] = []
 
     public init(channel: String, sequence: Int, body: [UInt8]) {
         self.channel = channel
@@ -13,38 +18,33 @@ public final class Message {
         self.body = body
     }
 
-    /// `{"message":"...","last_sequence":N}`: the single-channel long-poll and WebSocket frame.
-    public private(set) lazy var frame = SharedBytes(Message.encode(channel: nil, body: body, sequence: sequence))
-
-    /// `{"channel":"...","message":"...","last_sequence":N}`: the multiplexed frame.
-    public private(set) lazy var multiplexedFrame = SharedBytes(Message.encode(channel: channel, body: body, sequence: sequence))
-
-    /// The whole keep-alive `200` long-poll response (head and frame), for the common case of a
-    /// waiter with no `Origin` to echo: fan-out to such waiters is one buffer append each.
-    public private(set) lazy var longPollResponse = Message.response(frame)
-
-    /// The same for a multiplexed long-poll.
-    public private(set) lazy var multiplexedLongPollResponse = Message.response(multiplexedFrame)
-
-    private static func response(_ body: SharedBytes) -> SharedBytes {
-        SharedBytes(ResponseHead(status: .ok, contentLength: body.count, keepAlive: true).encoded() + body.bytes)
+    /// The message in `format`, encoded on first use and shared afterwards.
+    public func encoded(as format: MessageFormat) -> SharedBytes {
+        for (known, bytes) in encodings where known === format { return bytes }
+        let bytes = format.encode(self)
+        if encodings.count < MessageFormat.cacheSlots {
+            if encodings.isEmpty { encodings.reserveCapacity(2) }
+            encodings.append((format, bytes))
+        }
+        return bytes
     }
 
-    public static func encode(channel: String?, body: [UInt8], sequence: Int) -> [UInt8] {
-        var channelBytes: [UInt8] = []
-        if let channel { channelBytes = Array(channel.utf8) }
-        var writer = JSONWriter(capacity: JSONWriter.escapedLength(body) + JSONWriter.escapedLength(channelBytes) + 64)
-        if channel != nil {
-            writer.raw("{\"channel\":")
-            writer.string(channelBytes)
-            writer.raw(",\"message\":")
-        } else {
-            writer.raw("{\"message\":")
-        }
-        writer.string(body)
-        writer.raw(",\"last_sequence\":")
-        writer.integer(sequence)
-        writer.raw("}")
-        return writer.bytes
+    /// How many encodings this message holds now (for tests and memory accounting).
+    public var cachedEncodingCount: Int { encodings.count }
+}
+
+/// A wire encoding of a message that a transport sends to many subscribers. Declare each one once,
+/// as a `static let` beside the transport that uses it: the instance is the cache key.
+public final class MessageFormat: Sendable {
+    /// Encodings a message keeps; past this, further formats are encoded per use and not kept.
+    /// Four covers long-poll (frame, whole response), multiplexing and one stream transport.
+    public static let cacheSlots = 4
+
+    public let name: String
+    let encode: @Sendable (Message) -> SharedBytes
+
+    public init(name: String, encode: @escaping @Sendable (Message) -> SharedBytes) {
+        self.name = name
+        self.encode = encode
     }
 }

@@ -18,6 +18,24 @@ public final class MetricsRecorder {
         case errors
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
+
+        /// Position in `allCases` (a switch: no hashing on the hot path).
+        var index: Int {
+            switch self {
+            case .published: 0
+            case .totalSize: 1
+            case .subscribed: 2
+            case .subscribedMultiplexedLongPolling: 3
+            case .subscribedWebSocket: 4
+            case .subscribedMultiplexedWebSocket: 5
+            case .subscribedMultiplexedWebSocketDynamic: 6
+            case .duplicateMultiplexSubscription: 7
+            case .timeouts: 8
+            case .errors: 9
+            case .connectionsOpened: 10
+            case .connectionsClosed: 11
+            }
+        }
     }
 
     private final class Bucket {
@@ -33,6 +51,9 @@ public final class MetricsRecorder {
     public let keep: Int
     public let channelLimit: Int
     private var buckets: [Bucket] = []
+    /// Every counter's total since start, beside the reference's buckets: what a cumulative
+    /// exposition (Prometheus) reads. Indexed by `Counter.allCases` order: no hashing per record.
+    private var totals = [Int](repeating: 0, count: Counter.allCases.count)
 
     public init(interval: Int = 10, keep: Int = 3, channelLimit: Int = 10_000) {
         self.interval = max(1, interval)
@@ -43,6 +64,7 @@ public final class MetricsRecorder {
     /// Adds `amount` to `counter`, globally and (when given) for `channel`. `totalSize` is kept
     /// per channel only, as in the reference.
     public func record(_ counter: Counter, channel: String? = nil, amount: Int = 1, now: Int) {
+        totals[counter.index] &+= amount
         let bucket = current(now)
         if counter != .totalSize { Self.add(amount, to: counter, in: &bucket.global) }
         guard let channel else { return }
@@ -54,6 +76,11 @@ public final class MetricsRecorder {
             bucket.channelOrder.append(channel)
             bucket.channels[channel] = [(counter, amount)]
         }
+    }
+
+    /// The total of `counter` since the recorder was made.
+    public func total(_ counter: Counter) -> Int {
+        totals[counter.index]
     }
 
     /// The JSON document, oldest bucket first.

@@ -3,11 +3,12 @@
 /// `Server: thin`. No `Date`. Clients and proxies that captured the reference's bytes see the same.
 public struct ResponseHead {
     public var status: HTTPStatus
-    public var contentLength: Int
+    /// `nil` for a streamed response (chunked, or close-delimited): no `Content-Length` line.
+    public var contentLength: Int?
     public var headers: [(String, String)]
     public var keepAlive: Bool
 
-    public init(status: HTTPStatus, contentLength: Int, headers: [(String, String)] = [], keepAlive: Bool) {
+    public init(status: HTTPStatus, contentLength: Int?, headers: [(String, String)] = [], keepAlive: Bool) {
         self.status = status
         self.contentLength = contentLength
         self.headers = headers
@@ -21,8 +22,10 @@ public struct ResponseHead {
         JSONWriter.appendDecimal(status.code, to: &out)
         out.append(UInt8(ascii: " "))
         append(status.reason, to: &out)
-        append("\r\nContent-Length: ", to: &out)
-        JSONWriter.appendDecimal(contentLength, to: &out)
+        if let contentLength {
+            append("\r\nContent-Length: ", to: &out)
+            JSONWriter.appendDecimal(contentLength, to: &out)
+        }
         append("\r\n", to: &out)
         for (name, value) in headers {
             append(name, to: &out)
@@ -47,7 +50,11 @@ public struct HTTPStatus: Equatable, Sendable {
     public static let ok = HTTPStatus(code: 200, reason: "OK")
     public static let accepted = HTTPStatus(code: 202, reason: "Accepted")
     public static let noContent = HTTPStatus(code: 204, reason: "No Content")
+    public static let notModified = HTTPStatus(code: 304, reason: "Not Modified")
     public static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    public static let unauthorized = HTTPStatus(code: 401, reason: "Unauthorized")
+    public static let forbidden = HTTPStatus(code: 403, reason: "Forbidden")
+    public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
     public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
     public static let payloadTooLarge = HTTPStatus(code: 413, reason: "Request Entity Too Large")
     public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")

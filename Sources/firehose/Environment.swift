@@ -17,4 +17,11 @@ enum Environment {
         guard let value = Int(text) else { throw ValidationError("\(name)=\(text) is not a whole number") }
         return value
     }
+
+    /// A numeric variable that may have a fraction (seconds).
+    static func double(_ name: String) throws -> Double? {
+        guard let text = string(name) else { return nil }
+        guard let value = Double(text) else { throw ValidationError("\(name)=\(text) is not a number") }
+        return value
+    }
 }

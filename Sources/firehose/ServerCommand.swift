@@ -1,10 +1,12 @@
 import ArgumentParser
 import FirehoseServer
-import FirehoseCore
-import CLibevent
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Every default comes from `ServerConfiguration` (the one place they are written); a flag left
+/// out falls back to its environment twin, then to that default.
+private let defaults = ServerConfiguration()
 
 struct ServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,56 +20,62 @@ struct ServerCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on. (env: HOST; default: 0.0.0.0)", valueName: "address"))
+    @Option(name: .long, help: ArgumentHelp("Address to listen on. (env: HOST; default: \(defaults.host))", valueName: "address"))
     var host: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: 7474)", valueName: "port"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: \(defaults.port))", valueName: "port"))
     var port: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose).", valueName: "kind"))
-    var backend: String = "memory"
+    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
+    var backend: String?
 
-    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: redis://127.0.0.1:6379/0)", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503).", valueName: "seconds"))
-    var redisTimeout: Double = 2
+    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (default: \(defaults.redisTimeout))", valueName: "seconds"))
+    var redisTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204.", valueName: "seconds"))
-    var longPollTimeout: Double = 20
+    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (default: \(defaults.longPollTimeout))", valueName: "seconds"))
+    var longPollTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: 100)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped.", valueName: "count"))
-    var maxBufferSize: Int = 1000
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    var maxBufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413.", valueName: "bytes"))
-    var maxMessageSize: Int = 5 * 1024 * 1024
+    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))
+    var maxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431.", valueName: "bytes"))
-    var maxHeaderSize: Int = 16 * 1024
+    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
+    var maxHeaderSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed.", valueName: "seconds"))
-    var idleTimeout: Double = 30
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (default: \(defaults.idleTimeout))", valueName: "seconds"))
+    var idleTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed.", valueName: "seconds"))
-    var wsPingInterval: Double = 30
+    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
+    var wsPingInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence).", valueName: "bytes"))
-    var wsMaxBuffered: Int = 1024 * 1024
+    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
+    var wsMaxBuffered: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009.", valueName: "bytes"))
-    var wsMaxMessageSize: Int = 64 * 1024
+    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
+    var wsMaxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. (env: METRICS_INTERVAL; default: 10)", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a Server-Sent Events stream may be silent before the server sends a ': ping' comment. (env: SSE_HEARTBEAT; default: \(defaults.sseHeartbeatInterval))", valueName: "seconds"))
+    var sseHeartbeat: Double?
+
+    @Option(name: .long, help: ArgumentHelp("The retry: delay, in milliseconds, a Server-Sent Events stream starts with (the browser's reconnect delay). (env: SSE_RETRY_MS; default: \(defaults.sseRetryMilliseconds))", valueName: "ms"))
+    var sseRetryMs: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. (env: METRICS_INTERVAL; default: \(defaults.metricsInterval))", valueName: "seconds"))
     var metricsInterval: Int?
 
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
 
     func validate() throws {
-        guard ServerConfiguration.BackendKind(rawValue: backend) != nil else {
+        if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
         }
         if let url = redisUrl ?? Environment.string("REDIS_URL"), RedisEndpoint(url: url) == nil {
@@ -82,20 +90,24 @@ struct ServerCommand: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host ?? Environment.string("HOST") ?? configuration.host
         configuration.port = try port ?? Environment.integer("PORT") ?? configuration.port
-        configuration.backend = ServerConfiguration.BackendKind(rawValue: backend) ?? .memory
+        configuration.backend = backend.flatMap { ServerConfiguration.BackendKind(rawValue: $0) } ?? configuration.backend
         if let url = redisUrl ?? Environment.string("REDIS_URL"), let endpoint = RedisEndpoint(url: url) { configuration.redis = endpoint }
-        configuration.redisTimeout = redisTimeout
-        configuration.longPollTimeout = longPollTimeout
+        configuration.redisTimeout = redisTimeout ?? configuration.redisTimeout
+        configuration.longPollTimeout = longPollTimeout ?? configuration.longPollTimeout
         configuration.defaultBufferSize = try bufferSize ?? Environment.integer("DEFAULT_BUFFER_SIZE") ?? configuration.defaultBufferSize
-        configuration.maxBufferSize = max(maxBufferSize, configuration.defaultBufferSize)
-        configuration.maxBodyBytes = maxMessageSize
-        configuration.maxHeaderBytes = maxHeaderSize
-        configuration.idleTimeout = idleTimeout
-        configuration.webSocketPingInterval = wsPingInterval
-        configuration.webSocketMaxBufferedBytes = wsMaxBuffered
-        configuration.webSocketMaxMessageBytes = wsMaxMessageSize
+        // The cap follows a larger default buffer unless it was given: a given cap below the
+        // default is a mistake that `validate()` reports, never silently raised.
+        configuration.maxBufferSize = maxBufferSize ?? max(configuration.maxBufferSize, configuration.defaultBufferSize)
+        configuration.maxBodyBytes = maxMessageSize ?? configuration.maxBodyBytes
+        configuration.maxHeaderBytes = maxHeaderSize ?? configuration.maxHeaderBytes
+        configuration.idleTimeout = idleTimeout ?? configuration.idleTimeout
+        configuration.webSocketPingInterval = wsPingInterval ?? configuration.webSocketPingInterval
+        configuration.webSocketMaxBufferedBytes = wsMaxBuffered ?? configuration.webSocketMaxBufferedBytes
+        configuration.webSocketMaxMessageBytes = wsMaxMessageSize ?? configuration.webSocketMaxMessageBytes
+        configuration.sseHeartbeatInterval = try sseHeartbeat ?? Environment.double("SSE_HEARTBEAT") ?? configuration.sseHeartbeatInterval
+        configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
-        configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? .info
+        configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         return configuration
     }
 

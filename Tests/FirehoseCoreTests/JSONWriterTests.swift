@@ -4,22 +4,14 @@ import FirehoseCore
 /// The encoding table of firehose-wire §8: Ruby `JSON.generate` byte for byte.
 final class JSONWriterTests: XCTestCase {
     private func frame(_ body: [UInt8], sequence: Int = 1) -> String {
-        String(decoding: Message(channel: "/c", sequence: sequence, body: body).frame.bytes, as: UTF8.self)
+        String(decoding: Message(channel: "/c", sequence: sequence, body: body).encoded(as: FirehoseFrame.single).bytes, as: UTF8.self)
     }
 
     func testFrameShapes() {
         XCTAssertEqual(frame(Array("hi".utf8)), #"{"message":"hi","last_sequence":1}"#)
         XCTAssertEqual(frame([], sequence: 42), #"{"message":"","last_sequence":42}"#)
-        let multiplexed = Message(channel: "/a", sequence: 3, body: Array("a-3".utf8)).multiplexedFrame.bytes
+        let multiplexed = Message(channel: "/a", sequence: 3, body: Array("a-3".utf8)).encoded(as: FirehoseFrame.multiplexed).bytes
         XCTAssertEqual(String(decoding: multiplexed, as: UTF8.self), #"{"channel":"/a","message":"a-3","last_sequence":3}"#)
-    }
-
-    func testPreEncodedLongPollResponses() {
-        let message = Message(channel: "/a", sequence: 3, body: Array("a-3".utf8))
-        XCTAssertEqual(String(decoding: message.longPollResponse.bytes, as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\nContent-Length: 35\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n{\"message\":\"a-3\",\"last_sequence\":3}")
-        XCTAssertEqual(String(decoding: message.multiplexedLongPollResponse.bytes, as: UTF8.self),
-                       "HTTP/1.1 200 OK\r\nContent-Length: 50\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n{\"channel\":\"/a\",\"message\":\"a-3\",\"last_sequence\":3}")
     }
 
     func testEscapingTable() {

@@ -11,7 +11,7 @@ final class TestServer: @unchecked Sendable {
     /// Stopped servers stay referenced: their sockets and loop are torn down with the process.
     nonisolated(unsafe) private static var retired: [TestServer] = []
 
-    init(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(policy: AccessPolicy? = nil, _ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var configuration = ServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
@@ -19,7 +19,7 @@ final class TestServer: @unchecked Sendable {
         configuration.longPollTimeout = 1
         configuration.idleTimeout = 2
         configure(&configuration)
-        server = try FirehoseServer(configuration: configuration)
+        server = try policy.map { try FirehoseServer(configuration: configuration, policy: $0) } ?? FirehoseServer(configuration: configuration)
         port = server.boundPort
         let thread = Thread { [self] in
             server.run()

@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// Something that receives a channel's messages: a held long-poll, a WebSocket subscription.
 /// Loop thread only.
@@ -29,6 +29,10 @@ enum PublishOutcome {
 protocol ChannelBackend: AnyObject {
     /// A short name for logs and the start-up line.
     var name: String { get }
+
+    /// Channels this node holds now: all live channels for memory; for Redis, the channels with
+    /// subscribers on this node (the store's own count is not this node's to know cheaply).
+    var channelCount: Int { get }
 
     /// Stores a message as the channel's next sequence and delivers it to its subscribers.
     func publish(channel: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void)

@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// Whoever keeps `LocalChannel`s: told when a channel may have become disposable.
 protocol LocalChannelOwner: AnyObject {
@@ -56,9 +56,13 @@ final class LocalChannel {
         buffer.append(message, limit: bufferSize)
     }
 
-    /// Replaces the window with what the store holds (`newestFirst`, ending at `sequence`).
-    func adopt(sequence: Int, newestFirst messages: [Message], bufferSize: Int) {
-        self.sequence = sequence
+    /// Replaces the window with what the store holds. Messages the window already has are kept
+    /// (with their encodings); the rest are made from the snapshot's bodies.
+    func adopt(_ snapshot: ChannelSnapshot, bufferSize: Int) {
+        let messages = snapshot.newestFirst.indices.map { index in
+            buffered(snapshot.sequence - index) ?? snapshot.message(at: snapshot.sequence - index, channel: name)
+        }
+        sequence = snapshot.sequence
         buffer.removeAll()
         for message in messages.reversed() { buffer.append(message, limit: bufferSize) }
     }
@@ -70,14 +74,24 @@ final class LocalChannel {
         return buffer[wanted - firstBuffered]
     }
 
-    /// Replays what a client at `lastSequence` missed, then registers it for live messages.
-    func subscribe(lastSequence: Int, subscriber: ChannelSubscriber) -> ChannelSubscription? {
-        if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sequence, buffered: buffer.count) {
-            for wanted in range where !subscriber.receive(buffered(wanted)!) {
-                return nil
+    /// The one catch-up procedure of every backend: replays what a client at `lastSequence`
+    /// missed (the `ReplayWindow` rule, applied to `snapshot` when a store supplied one, else to
+    /// this window), then registers the client for live messages after the right sequence. Returns
+    /// nil when the subscriber declined more messages during the replay.
+    ///
+    /// With a snapshot, the window may already be ahead of it (pub/sub brought newer messages
+    /// while the read was under way): the client is registered after what it has seen, and
+    /// `deliverBuffered` gives it the rest from the window.
+    func subscribe(lastSequence: Int, subscriber: ChannelSubscriber, from snapshot: ChannelSnapshot? = nil) -> ChannelSubscription? {
+        let sourceSequence = snapshot?.sequence ?? sequence
+        let available = snapshot?.newestFirst.count ?? buffer.count
+        if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sourceSequence, buffered: available) {
+            for wanted in range {
+                let message = buffered(wanted) ?? snapshot!.message(at: wanted, channel: name)
+                if !subscriber.receive(message) { return nil }
             }
         }
-        return register(subscriber, after: sequence)
+        return register(subscriber, after: max(sourceSequence, min(lastSequence, sequence)))
     }
 
     /// Registers a subscriber that has been given everything up to `after`.
@@ -128,6 +142,18 @@ final class LocalChannel {
         if let next { next.previous = node.previous } else { tail = node.previous }
         node.next = nil
         node.previous = nil
+    }
+}
+
+/// What a store holds for one channel at one moment (the Redis backend's atomic read): its
+/// sequence and its newest message bodies, newest first.
+struct ChannelSnapshot {
+    let sequence: Int
+    let newestFirst: [[UInt8]]
+
+    /// The message with sequence `wanted`, which the snapshot must hold.
+    func message(at wanted: Int, channel: String) -> Message {
+        Message(channel: channel, sequence: wanted, body: newestFirst[sequence - wanted])
     }
 }
 

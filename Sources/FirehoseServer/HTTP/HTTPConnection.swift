@@ -1,11 +1,12 @@
-import CLibevent
-import FirehoseCore
+internal import CLibevent
+internal import FirehoseCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A request that has been accepted but not yet answered: a held long-poll, or a publish waiting
-/// for its backend. The connection owns it until it answers or the connection goes away.
+/// A request that has been accepted but not yet answered: a held long-poll, a publish waiting for
+/// its backend, or a streamed response. The connection owns it until it answers or the connection
+/// goes away.
 protocol PendingResponse: AnyObject {
     /// The client went away (or the server is closing it): stop waiting, release everything, and
     /// never touch the connection again.
@@ -15,42 +16,45 @@ protocol PendingResponse: AnyObject {
 }
 
 /// One client TCP connection speaking HTTP/1.x: reads requests in order with keep-alive and
-/// pipelining, answers each exactly once, holds long-polls without a timer of their own, and closes
-/// idle or misbehaving clients. Loop thread only. Keeps itself alive while its socket is open.
-final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWork {
+/// pipelining, answers each exactly once (or streams one response until the end), holds
+/// long-polls without a timer of their own, and closes idle or misbehaving clients. Loop thread
+/// only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
+final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, DeferredWork {
     unowned let context: ServerContext
-    private(set) var bev: OpaquePointer?
+    private unowned let router: RequestRouter
     private let parser: HTTPRequestParser
     private var pending: PendingResponse?
     /// Whether the request being answered lets the connection stay open afterwards.
     private var keepAliveAfterResponse = true
-    private var closeWhenFlushed = false
-    /// After refusing a request, the client may still be sending it: keep reading (and discarding)
-    /// for a moment after our answer so that closing does not reset the socket and lose the answer.
-    private var lingerAfterFlush = false
-    private var lingering = false
+    /// Whether the request being answered is HTTP/1.1 or later (chunked streams need it).
+    private var requestIsHTTP11 = true
+    /// After refusing a request, the client may still be sending it: linger after our answer.
+    private var lingerOnClose = false
     private var outputBlocked = false
     private var isProcessing = false
+    /// The response is a stream (see `startStream`): input is only watched for the client's close.
+    private var streaming = false
     /// Our own read event (see `start`), and whether reading is on, and paused for a full input.
     private var readEvent: OpaquePointer?
     private var readingEnabled = false
     private var inputFull = false
 
-    init(context: ServerContext, bev: OpaquePointer) {
+    init(context: ServerContext, router: RequestRouter, bev: BufferEvent) {
         self.context = context
-        self.bev = bev
+        self.router = router
         parser = HTTPRequestParser(maxHeaderBytes: context.configuration.maxHeaderBytes,
                                    maxBodyBytes: context.configuration.maxBodyBytes)
-        super.init()
+        super.init(bev: bev, lingerQueue: context.lingerQueue)
         parser.delegate = self
     }
 
     /// Starts reading. From here until `close`, the connection retains itself.
     func start() {
         guard let bev else { return }
-        _ = Unmanaged.passRetained(self)
+        retainWhileOpen()
+        context.connectionOpened()
         let me = Unmanaged.passUnretained(self).toOpaque()
-        bufferevent_setcb(bev, nil, { _, context in
+        bufferevent_setcb(bev.raw, nil, { _, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().drained()
         }, { _, events, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().event(events)
@@ -58,11 +62,11 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         // The bufferevent writes; reading is ours. libevent's own read asks the kernel how much
         // is waiting (ioctl FIONREAD) before every read: one syscall in three per long-poll round
         // trip. A plain `recv` into the loop's buffer does the same job in one.
-        bufferevent_enable(bev, Int16(EV_WRITE))
+        bufferevent_enable(bev.raw, Int16(EV_WRITE))
         // A socket bufferevent keeps the end of its input frozen against outside additions; we
         // are its reader now (refrozen in `detach` before WebSocket reading takes over).
-        evbuffer_unfreeze(bufferevent_get_input(bev), 0)
-        readEvent = event_new(context.loop.base, bufferevent_getfd(bev), Int16(EV_READ | EV_PERSIST), { _, _, context in
+        evbuffer_unfreeze(bev.input.raw, 0)
+        readEvent = event_new(context.loop.base.raw, bev.fd, Int16(EV_READ | EV_PERSIST), { _, _, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().socketReadable()
         }, me)
         setReading(true)
@@ -77,18 +81,18 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
 
     private func socketReadable() {
         guard let bev else { return }
-        let input = bufferevent_get_input(bev)
+        let input = bev.input
         // Bounded input: a client cannot make us buffer more than this ahead of the parser.
-        let room = context.configuration.readHighWatermark - evbuffer_get_length(input)
+        let room = context.configuration.readHighWatermark - input.count
         guard room > 0 else {
             inputFull = true
             event_del(readEvent)
             return
         }
         let buffer = context.loop.readBuffer
-        let count = recv(bufferevent_getfd(bev), buffer.baseAddress, min(room, buffer.count), 0)
+        let count = recv(bev.fd, buffer.baseAddress, min(room, buffer.count), 0)
         if count > 0 {
-            evbuffer_add(input, buffer.baseAddress, count)
+            input.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
             readable()
         } else if count == 0 {
             setReading(false)
@@ -101,8 +105,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
 
     /// Reading resumes once the parser has made room again.
     private func resumeIfDrained() {
-        guard inputFull, let bev, let readEvent,
-              evbuffer_get_length(bufferevent_get_input(bev)) < context.configuration.readHighWatermark else { return }
+        guard inputFull, let bev, let readEvent, bev.input.count < context.configuration.readHighWatermark else { return }
         inputFull = false
         if readingEnabled { event_add(readEvent, nil) }
     }
@@ -136,7 +139,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     /// Whether the response to the request in flight keeps the connection open.
     var keepsAlive: Bool { keepAliveAfterResponse }
 
-    /// Answers with a complete response encoded once for many connections (see `Message`).
+    /// Answers with a complete response encoded once for many connections (a `MessageFormat`).
     func respond(encoded response: SharedBytes) {
         guard let bev else { return }
         OutputBuffer.write(response, to: bev)
@@ -150,24 +153,45 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         if let timeout { timeout.schedule(self) } else { cancelDeadline() }
     }
 
-    var isOpen: Bool { bev != nil }
+    /// Forgets a hold without answering it: whoever took the request over answers (or holds) next.
+    func releaseHold() {
+        pending = nil
+    }
+
+    /// Answers the request in flight with a response of unknown length that `ResponseStream`
+    /// writes piece by piece until either side ends it: chunked for HTTP/1.1, close-delimited for
+    /// HTTP/1.0. The connection leaves the idle queue for `idleQueue` (the stream's heartbeat) and
+    /// parses no further requests; what the client sends is discarded.
+    func startStream(status: HTTPStatus, headers: [(String, String)], idleQueue: DeadlineQueue, maxQueuedBytes: Int,
+                     delegate: ResponseStreamDelegate) -> ResponseStream? {
+        guard let bev, !closeWhenFlushed else { return nil }
+        let chunked = requestIsHTTP11
+        let head = ResponseHead(status: status, contentLength: nil,
+                                headers: headers + (chunked ? [("Transfer-Encoding", "chunked")] : []),
+                                keepAlive: chunked && keepAliveAfterResponse)
+        OutputBuffer.write(head.encoded(), to: bev)
+        streaming = true
+        let stream = ResponseStream(connection: self, chunked: chunked, idleQueue: idleQueue, maxQueuedBytes: maxQueuedBytes, delegate: delegate)
+        hold(stream, timeout: idleQueue)
+        return stream
+    }
+
+    /// Ends a stream (see `ResponseStream.finish`): the connection closes once its output is sent.
+    func endStream() {
+        pending = nil
+        closeAfterFlush(linger: false)
+    }
 
     private func responseWritten() {
         pending = nil
-        guard let bev else { return }
-        let queued = evbuffer_get_length(bufferevent_get_output(bev))
+        guard bev != nil else { return }
         if !keepAliveAfterResponse {
-            closeWhenFlushed = true
-            setReading(false)
-            // Sent straight to the socket already: libevent will not report a drained buffer.
-            if queued == 0 {
-                drained()
-                return
-            }
-        } else {
-            context.idleQueue.schedule(self)
+            // Sent straight to the socket already, maybe: then libevent will not report a drain.
+            closeAfterFlush(linger: lingerOnClose)
+            return
         }
-        if queued > context.configuration.writeHighWatermark {
+        context.idleQueue.schedule(self)
+        if queuedBytes > context.configuration.writeHighWatermark {
             outputBlocked = true  // a pipelining client that does not read: stop reading its requests
         }
         // A held request answered from a delivery: resume parsing later, not inside the publish.
@@ -179,8 +203,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     // MARK: reading
 
     private func readable() {
-        if lingering {
-            if let bev { evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev))) }
+        if lingering || streaming {
+            bev?.input.drainAll()
             return
         }
         if pending == nil { context.idleQueue.schedule(self) }
@@ -194,27 +218,28 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
             isProcessing = false
             resumeIfDrained()
         }
-        let input = bufferevent_get_input(bev)
-        while self.bev != nil, pending == nil, !closeWhenFlushed, !outputBlocked {
+        let input = bev.input
+        while isOpen, pending == nil, !closeWhenFlushed, !outputBlocked, !streaming {
             var chunk = iovec()
-            guard evbuffer_peek(input, -1, nil, &chunk, 1) > 0, chunk.iov_len > 0 else { break }
+            guard evbuffer_peek(input.raw, -1, nil, &chunk, 1) > 0, chunk.iov_len > 0 else { break }
             let outcome = parser.execute(UnsafeRawBufferPointer(start: chunk.iov_base, count: chunk.iov_len))
             switch outcome {
             case let .needMore(consumed):
                 if consumed > 0 {
-                    evbuffer_drain(input, consumed)
+                    input.drain(consumed)
                 } else {
                     // The request line's first token straddles two chunks: join a little and retry.
-                    let total = evbuffer_get_length(input)
+                    let total = input.count
                     guard total > chunk.iov_len else { return }
-                    evbuffer_pullup(input, min(total, 64))
-                    if evbuffer_get_length(input) <= chunk.iov_len { return }
+                    evbuffer_pullup(input.raw, min(total, 64))
+                    if input.count <= chunk.iov_len { return }
                 }
             case let .complete(consumed):
-                evbuffer_drain(input, consumed)
+                input.drain(consumed)
                 let request = parser.takeRequest()
                 keepAliveAfterResponse = request.keepAlive
-                context.router.route(request, on: self)
+                requestIsHTTP11 = request.versionMajor > 1 || (request.versionMajor == 1 && request.versionMinor >= 1)
+                router.route(request, on: self)
             case let .failed(status, reason):
                 reject(status, reason: reason)
                 return
@@ -227,7 +252,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     private func reject(_ code: HTTPStatusCode, reason: String) {
         context.logger.info("\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
-        lingerAfterFlush = true
+        lingerOnClose = true
         let status: HTTPStatus = switch code {
         case .payloadTooLarge: .payloadTooLarge
         case .headersTooLarge: .headersTooLarge
@@ -248,7 +273,7 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         // client wait a second for nothing (the body size was already checked against the limit).
         if request.versionMajor == 1, request.versionMinor >= 1,
            let expect = request.value(.expect), expect.lowercased() == "100-continue", let bev {
-            OutputBuffer.add(HTTPConnection.continueLine, to: bufferevent_get_output(bev))
+            OutputBuffer.add(HTTPConnection.continueLine, to: bev.output)
         }
         return .proceed
     }
@@ -256,16 +281,8 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     // MARK: writing and closing
 
     private func drained() {
-        if closeWhenFlushed, lingerAfterFlush, !lingering, let bev {
-            // Half-close: the client reads our answer to the end, then closes; we discard what it
-            // still sends until then, for at most the linger time.
-            lingering = true
-            shutdown(bufferevent_getfd(bev), Int32(SHUT_WR))
-            setReading(true)
-            context.lingerQueue.schedule(self)
-        } else if closeWhenFlushed {
-            if !lingering { close() }
-        } else if outputBlocked {
+        if outputDrained() { return }
+        if outputBlocked {
             outputBlocked = false
             processInput()
         }
@@ -280,18 +297,16 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         } else if events & Int16(BEV_EVENT_EOF) != 0 {
             // The client closed (or half-closed) its side. A waiting request is abandoned at once;
             // answers already queued are still delivered before the socket closes.
-            if pending != nil || bev.map({ evbuffer_get_length(bufferevent_get_output($0)) }) == 0 {
+            if pending != nil || queuedBytes == 0 {
                 close()
             } else {
-                closeWhenFlushed = true
+                closeAfterFlush(linger: false)
             }
         }
     }
 
-    override func deadlineExpired() {
-        if lingering {
-            close()
-        } else if let pending {
+    override func deadlinePassed() {
+        if let pending {
             pending.timedOut()
         } else {
             context.logger.debug("\(peerDescription): idle for \(context.configuration.idleTimeout) s; closing")
@@ -299,31 +314,31 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
         }
     }
 
-    /// Closes the socket now, cancelling whatever the connection was waiting for.
-    func close() {
-        guard let bev else { return }
-        cancelDeadline()
+    override func willEnd() {
+        setReading(false)
+    }
+
+    override func lingeringStarted() {
+        setReading(true)
+    }
+
+    override func willClose() {
         let abandoned = pending
         pending = nil
         abandoned?.cancel()
-        self.bev = nil
         freeReadEvent()
-        bufferevent_free(bev)
+    }
+
+    override func didClose() {
         context.connectionClosed()
-        Unmanaged.passUnretained(self).release()
     }
 
     /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket), with any
     /// bytes the client already sent behind its request still in the input buffer.
-    func detach() -> OpaquePointer? {
-        guard let bev else { return nil }
-        cancelDeadline()
-        self.bev = nil
-        freeReadEvent()
-        evbuffer_freeze(bufferevent_get_input(bev), 0)
-        bufferevent_setcb(bev, nil, nil, nil, nil)
-        context.connectionClosed()
-        Unmanaged.passUnretained(self).release()
+    func detach() -> BufferEvent? {
+        guard let bev = detachSocket() else { return nil }
+        evbuffer_freeze(bev.input.raw, 0)
+        bufferevent_setcb(bev.raw, nil, nil, nil, nil)
         return bev
     }
 
@@ -331,10 +346,5 @@ final class HTTPConnection: DeadlineNode, HTTPRequestParserDelegate, DeferredWor
     /// upgrade request the HTTP parser cannot go on).
     func closeAfterResponse() {
         keepAliveAfterResponse = false
-    }
-
-    var peerDescription: String {
-        guard let bev else { return "closed connection" }
-        return SocketAddress.peer(of: bufferevent_getfd(bev))
     }
 }

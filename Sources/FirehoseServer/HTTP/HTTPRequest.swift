@@ -19,6 +19,7 @@ struct HTTPRequest {
     enum Header: CaseIterable {
         case origin, cacheControl, bufferSize, persist, deprecated, expect, upgrade, connection
         case secWebSocketKey, secWebSocketVersion, contentLength
+        case authorization, cookie, accept, lastEventID, ifNoneMatch
 
         var lowercasedName: String {
             switch self {
@@ -33,10 +34,15 @@ struct HTTPRequest {
             case .secWebSocketKey: "sec-websocket-key"
             case .secWebSocketVersion: "sec-websocket-version"
             case .contentLength: "content-length"
+            case .authorization: "authorization"
+            case .cookie: "cookie"
+            case .accept: "accept"
+            case .lastEventID: "last-event-id"
+            case .ifNoneMatch: "if-none-match"
             }
         }
 
-        /// The header with this lowercased name. A length check and a byte compare over eleven
+        /// The header with this lowercased name. A length check and a byte compare over sixteen
         /// names: hashing the name byte by byte cost more, once per header line of every request.
         static func named<Name: Collection>(_ lowercased: Name) -> Header? where Name.Element == UInt8 {
             let count = lowercased.count

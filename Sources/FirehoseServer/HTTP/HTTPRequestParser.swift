@@ -1,4 +1,4 @@
-import CHTTPParser
+internal import CHTTPParser
 
 /// What the connection decides when a request's headers are complete, before its body arrives.
 enum HeadersVerdict {

@@ -1,14 +1,24 @@
-import FirehoseCore
+internal import FirehoseCore
+
+/// A transport that serves some GET requests as a long-lived subscription of its own (a stream,
+/// an upgrade), asked before the plain long-poll: the first that `accepts` a request handles it.
+protocol SubscriptionTransport {
+    func accepts(_ request: HTTPRequest) -> Bool
+    func handle(_ request: HTTPRequest, on connection: HTTPConnection)
+}
 
 /// Sends each request to the handler the reference would use: PUT publishes on any path (it is
 /// dispatched before paths are looked at), HEAD pings, the exact path `/metrics@firehose` shows
-/// metrics, any path containing `channels@firehose` multiplexes, and GET long-polls.
-struct RequestRouter {
-    unowned let context: ServerContext
+/// metrics, any path containing `channels@firehose` multiplexes, and GET long-polls. Built after
+/// the `ServerContext`, which knows nothing of it. Loop thread only.
+final class RequestRouter {
+    private let context: ServerContext
     private let publish: PublishHandler
     private let longPoll: LongPollTransport
     private let multiplexLongPoll: MultiplexLongPollTransport
     private let webSocket: WebSocketTransport
+    /// Transports that take over some GETs (before long-poll), in the order they are asked.
+    private let subscriptionTransports: [SubscriptionTransport]
 
     init(context: ServerContext) {
         self.context = context
@@ -16,10 +26,8 @@ struct RequestRouter {
         longPoll = LongPollTransport(context: context)
         multiplexLongPoll = MultiplexLongPollTransport(context: context)
         webSocket = WebSocketTransport(context: context)
+        subscriptionTransports = [SSETransport(context: context)]
     }
-
-    static let metricsPath = Array("/metrics@firehose".utf8)
-    static let multiplexMarker = Array("channels@firehose".utf8)
 
     func route(_ request: HTTPRequest, on connection: HTTPConnection) {
         context.logger.debug("\(request.method) \(String(decoding: request.target, as: UTF8.self))")
@@ -37,49 +45,29 @@ struct RequestRouter {
         case "HEAD":
             ping(request, on: connection)
         default:
-            if request.path.elementsEqual(RequestRouter.metricsPath) {
+            if ReservedPaths.isMetrics(request.path) {
                 connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
-            } else if RequestRouter.isMultiplexPath(request.path) {
+                return
+            }
+            if request.method == "GET", let transport = subscriptionTransports.first(where: { $0.accepts(request) }) {
+                transport.handle(request, on: connection)
+            } else if ReservedPaths.isMultiplex(request.path) {
                 multiplexLongPoll.handle(request, on: connection)
             } else if request.method == "GET" {
                 longPoll.handle(request, on: connection)
             } else {
-                methodNotAllowed(request, on: connection)
+                HTTPReplies.methodNotAllowed(request, on: connection, context: context)
             }
         }
-    }
-
-    static func isMultiplexPath(_ path: ArraySlice<UInt8>) -> Bool {
-        let marker = multiplexMarker
-        guard path.count >= marker.count else { return false }
-        var start = path.startIndex
-        while start + marker.count <= path.endIndex {
-            if path[start..<(start + marker.count)].elementsEqual(marker) { return true }
-            start += 1
-        }
-        return false
-    }
-
-    func methodNotAllowed(_ request: HTTPRequest, on connection: HTTPConnection) {
-        context.logger.debug("\(request.method) not supported on \(request.pathString)")
-        connection.respond(.methodNotAllowed, headers: [("Allow", "GET")], body: Array("\(request.method) not supported.".utf8))
     }
 
     /// The health check. For memory it cannot fail; for Redis it is a real round trip.
     private func ping(_ request: HTTPRequest, on connection: HTTPConnection) {
         let pending = PendingCompletion()
         connection.hold(pending, timeout: nil)
-        context.backend.ping { [weak connection] healthy in
-            guard !pending.cancelled, let connection else { return }
+        context.backend.ping { healthy in
+            guard !pending.cancelled else { return }
             connection.respond(healthy ? .ok : .serviceUnavailable)
         }
     }
-}
-
-/// A pending response with nothing to clean up but a flag: a callback from the backend checks it
-/// so that it never answers a connection that has gone.
-final class PendingCompletion: PendingResponse {
-    private(set) var cancelled = false
-    func cancel() { cancelled = true }
-    func timedOut() {}
 }

@@ -1,4 +1,4 @@
-import CLibevent
+internal import CLibevent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +18,7 @@ protocol DeferredWork: AnyObject {
 /// request path would cost 13-21 us per hop. A loop-confined, non-Sendable class gives the same
 /// guarantee (the compiler keeps it from crossing threads) without an executor.
 public final class EventLoop: @unchecked Sendable {
-    let base: OpaquePointer
+    let base: EventBase
     private var wakeEvent: OpaquePointer!
     private var deferEvent: OpaquePointer!
     private var mutex = pthread_mutex_t()
@@ -33,7 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     public init() throws(ServerError) {
         guard EventLoop.threadingReady else { throw .startup("libevent threading support is unavailable") }
         guard let base = event_base_new() else { throw .startup("event_base_new failed") }
-        self.base = base
+        self.base = EventBase(raw: base)
         pthread_mutex_init(&mutex, nil)
         let context = Unmanaged.passUnretained(self).toOpaque()
         wakeEvent = event_new(base, -1, Int16(EV_PERSIST), { _, _, context in
@@ -48,19 +48,19 @@ public final class EventLoop: @unchecked Sendable {
     deinit {
         event_free(wakeEvent)
         event_free(deferEvent)
-        event_base_free(base)
+        event_base_free(base.raw)
         pthread_mutex_destroy(&mutex)
         readBuffer.deallocate()
     }
 
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
-        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        event_base_loop(base.raw, EVLOOP_NO_EXIT_ON_EMPTY)
     }
 
     /// Makes `run()` return after the current callback. Safe from any thread.
     public func stop() {
-        event_base_loopbreak(base)
+        event_base_loopbreak(base.raw)
     }
 
     /// Runs `job` on the loop thread. Safe from any thread; used for start-up, shutdown and tests.
@@ -119,7 +119,7 @@ final class LoopTimer {
 
     init(loop: EventLoop, action: @escaping () -> Void) {
         self.action = action
-        event = event_new(loop.base, -1, 0, { _, _, context in
+        event = event_new(loop.base.raw, -1, 0, { _, _, context in
             let timer = Unmanaged<LoopTimer>.fromOpaque(context!).takeUnretainedValue()
             timer.isPending = false
             timer.action()
@@ -138,17 +138,5 @@ final class LoopTimer {
     func cancel() {
         event_del(event)
         isPending = false
-    }
-}
-
-public enum ServerError: Error, CustomStringConvertible, Sendable {
-    case startup(String)
-    case invalidConfiguration(String)
-
-    public var description: String {
-        switch self {
-        case let .startup(reason): "cannot start: \(reason)"
-        case let .invalidConfiguration(reason): "invalid configuration: \(reason)"
-        }
     }
 }

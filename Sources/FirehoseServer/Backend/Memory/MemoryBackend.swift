@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// The single-node backend: every channel lives in this process. Loop thread only.
 ///

@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// Channels stored in Redis, shared by every node pointed at it, key-compatible with Ruby Firehose.
 ///
@@ -44,6 +44,8 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         commands.start()
         pubsub.start()
     }
+
+    var channelCount: Int { channels.count }
 
     // MARK: publishing
 
@@ -91,7 +93,7 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
         // A client level with (or ahead of) a window we know is current just waits: no Redis work.
         if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence >= channel.sequence {
-            return channel.register(subscriber, after: channel.sequence)
+            return channel.subscribe(lastSequence: lastSequence, subscriber: subscriber)
         }
         let pending = PendingSubscription(subscriber: subscriber, lastSequence: lastSequence)
         let read = reads[name] ?? ChannelRead()
@@ -160,6 +162,7 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     private func readCompleted(_ name: String, sequence: Int, newestFirst bodies: [[UInt8]]) {
         let channel = local(name)
         let read = reads.removeValue(forKey: name)
+        let snapshot = ChannelSnapshot(sequence: sequence, newestFirst: bodies)
         // The store is the truth unless pub/sub has already brought something newer.
         if !synced.contains(name) || sequence >= channel.sequence {
             if sequence < channel.sequence {
@@ -167,25 +170,18 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
                 // waiting subscribers get what comes next, whatever its number, as on a restart.
                 channel.clearData()
             }
-            let messages = bodies.enumerated().map { index, body in
-                channel.buffered(sequence - index) ?? Message(channel: name, sequence: sequence - index, body: body)
-            }
-            channel.adopt(sequence: sequence, newestFirst: messages, bufferSize: max(windowSize, messages.count))
+            channel.adopt(snapshot, bufferSize: max(windowSize, bodies.count))
             if pubsubReady { synced.insert(name) }
             channel.deliverBuffered()  // fills the gap for subscribers already waiting here
         }
         for pending in read?.waiting ?? [] where !pending.cancelled {
             guard let subscriber = pending.subscriber else { continue }
             // Catch up from what was read (the replay rule on the store's list), then wait here.
-            var wantsMore = true
-            if let range = ReplayWindow.missed(lastSequence: pending.lastSequence, channelSequence: sequence, buffered: bodies.count) {
-                for wanted in range {
-                    let message = channel.buffered(wanted) ?? Message(channel: name, sequence: wanted, body: bodies[sequence - wanted])
-                    if !subscriber.receive(message) { wantsMore = false; break }
-                }
+            if let handle = channel.subscribe(lastSequence: pending.lastSequence, subscriber: subscriber, from: snapshot) {
+                pending.attach(handle)
+            } else {
+                pending.finish()
             }
-            guard wantsMore, !pending.cancelled else { pending.finish(); continue }
-            pending.attach(channel.register(subscriber, after: max(sequence, min(pending.lastSequence, channel.sequence))))
         }
         channel.deliverBuffered()  // anything pub/sub brought past the read
         releaseIfDisposable(channel)
@@ -256,9 +252,10 @@ private final class PendingSubscription: SubscriptionHandle {
         self.lastSequence = lastSequence
     }
 
+    /// The subscription is made; if the subscriber cancelled during its catch-up, it is undone.
     func attach(_ handle: SubscriptionHandle) {
-        attached = handle
         subscriber = nil
+        if cancelled { handle.cancel() } else { attached = handle }
     }
 
     func finish() { subscriber = nil }

@@ -1,6 +1,6 @@
-import CHiredis
-import CLibevent
-import FirehoseCore
+internal import CHiredis
+internal import CLibevent
+internal import FirehoseCore
 
 /// One hiredis asynchronous connection on the server's loop, kept up for as long as the server
 /// runs: it reconnects with backoff, re-authenticates and re-selects its database, and, because
@@ -126,7 +126,7 @@ final class RedisConnection {
             return
         }
         connecting.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        redisLibeventAttach(connecting, loop.base)
+        redisLibeventAttach(connecting, loop.base.raw)
         redisAsyncSetConnectCallback(connecting) { context, status in
             RedisConnection.owner(of: context)?.connected(status == REDIS_OK, context)
         }

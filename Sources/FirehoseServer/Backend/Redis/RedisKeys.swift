@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// The Redis layout Ruby Firehose uses, so both servers can share one Redis during a migration:
 /// `firehose:<channel>:sequence` (a counter), `firehose:<channel>:list` (newest first), and every

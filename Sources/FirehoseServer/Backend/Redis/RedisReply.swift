@@ -1,4 +1,4 @@
-import CHiredis
+internal import CHiredis
 
 /// A Redis reply copied out of hiredis's `redisReply` (which hiredis frees after the callback).
 enum RedisReply: Equatable {

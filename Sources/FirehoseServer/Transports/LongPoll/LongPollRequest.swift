@@ -1,27 +1,4 @@
-import FirehoseCore
-
-/// Single-channel long-poll: `GET /<channel>?last_message_sequence=N` answers with one message
-/// (see `ReplayWindow`) or waits for the next publish, then 204 at the long-poll timeout.
-struct LongPollTransport {
-    unowned let context: ServerContext
-
-    func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
-        guard let channel = HTTPReplies.channel(of: request) else {
-            HTTPReplies.invalidChannel(request, on: connection, context: context)
-            return
-        }
-        let cors = HTTPReplies.cors(request)
-        let lastSequence = QueryString.value(of: "last_message_sequence", in: request.query).map { LenientInteger.parse($0) } ?? 0
-        guard lastSequence >= 0 else {
-            connection.respond(.badRequest, headers: cors, body: HTTPReplies.negativeSequenceBody)
-            return
-        }
-        context.record(.subscribed, channel: channel)
-        let poll = LongPollRequest(connection: connection, context: context, cors: cors)
-        connection.hold(poll, timeout: context.longPollQueue)
-        poll.subscribe([(channel, lastSequence)], multiplexed: false)
-    }
-}
+internal import FirehoseCore
 
 /// One held long-poll, single or multiplexed: answers exactly once with the first message any of
 /// its channels gives it, or 204 at the deadline, and then lets go of every subscription.
@@ -56,9 +33,9 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
         guard !answered else { return false }
         finish()
         if cors.isEmpty, connection.keepsAlive {
-            connection.respond(encoded: multiplexed ? message.multiplexedLongPollResponse : message.longPollResponse)
+            connection.respond(encoded: message.encoded(as: multiplexed ? LongPollFormats.multiplexedResponse : LongPollFormats.response))
         } else {
-            connection.respond(.ok, headers: cors, shared: multiplexed ? message.multiplexedFrame : message.frame)
+            connection.respond(.ok, headers: cors, shared: message.encoded(as: multiplexed ? FirehoseFrame.multiplexed : FirehoseFrame.single))
         }
         return false
     }

@@ -1,81 +1,69 @@
-import CLibevent
-import CWslay
-import FirehoseCore
+internal import CLibevent
+internal import CWslay
+internal import FirehoseCore
 
-/// One client WebSocket after the upgrade: wslay reads frames (reassembly, masking, UTF-8 checks,
-/// control frames, the close handshake); data frames go out directly as a 2-10 byte header plus
-/// the message's shared JSON, so fan-out never copies or re-encodes a message per client.
+/// The socket side of one client WebSocket after the upgrade: wslay reads frames (reassembly,
+/// masking, UTF-8 checks, control frames, the close handshake), silence is met with a ping, and
+/// the close is lingering. What the messages mean is the `WebSocketSession`'s; data frames go out
+/// as a 2-10 byte header plus the message's shared JSON (`WebSocketFraming`), so fan-out never
+/// copies or re-encodes a message per client.
 ///
 /// wslay's context carries about 8 KiB of buffers, which an idle subscriber does not need: frames
 /// are handed to wslay only once complete (their headers are read here), so between messages its
 /// state is empty and the context is freed, and made again when the client next sends something.
-/// Loop thread only. Keeps itself alive while its socket is open.
-final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
-    enum Mode {
-        /// `ws://host/<channel>`: the first non-ping message subscribes.
-        case channel(String)
-        /// `ws://host/channels@firehose`: channels come and go by command.
-        case multiplex
-    }
-
+/// Loop thread only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
+final class WebSocketConnection: SocketConnection {
     private unowned let context: ServerContext
-    private var bev: OpaquePointer?
     private var wslay: OpaquePointer?
-    private let mode: Mode
-    private var channelSubscription: SubscriptionHandle?
-    private var subscribed = false
-    private var multiplexSubscriptions: [String: SubscriptionHandle] = [:]
+    private var session: WebSocketSession?
     private var pingOutstanding = false
-    private var closeWhenFlushed = false
     /// Set while wslay is calling us: its context must not be freed until it returns, and what we
     /// write goes to `staging`, appended after wslay's own control frames (pongs) have gone out.
     private var insideWslay = false
     private var closeRequested = false
-    private var staging: OpaquePointer?
+    private var staging: EventBuffer?
     /// Bytes announced so far by the frames of the message being received.
     private var incomingMessageBytes: UInt64 = 0
     /// A fragmented message is being received: wslay holds its earlier fragments.
     private var fragmented = false
     /// How many more input bytes wslay may read now: exactly the complete frames handed to it.
     private var readAllowance = 0
-    /// Closing: our close frame is out, and the client's remaining bytes are read and dropped for a
-    /// moment so that closing does not reset the socket before the client has read it.
-    private var lingering = false
 
-    init(context: ServerContext, bev: OpaquePointer, mode: Mode) {
+    init(context: ServerContext, bev: BufferEvent) {
         self.context = context
-        self.bev = bev
-        self.mode = mode
-        super.init()
+        super.init(bev: bev, lingerQueue: context.lingerQueue)
     }
 
     /// Sends the 101, starts reading frames (including any the client sent right behind its
-    /// upgrade request), and makes the subscriptions the URL asked for.
-    func start(handshake: [UInt8], subscriptions: [MultiplexSubscription]) {
+    /// upgrade request), and starts `session`, which makes the subscriptions the URL asked for.
+    func start(handshake: [UInt8], session: WebSocketSession, subscriptions: [MultiplexSubscription]) {
         guard let bev else { return }
-        _ = Unmanaged.passRetained(self)
+        retainWhileOpen()
+        self.session = session
         let me = Unmanaged.passUnretained(self).toOpaque()
         self.context.webSocketOpened()
         // A whole frame must fit in the input buffer before it is handed to wslay.
         let maxMessage = self.context.configuration.webSocketMaxMessageBytes
-        bufferevent_setwatermark(bev, Int16(EV_READ), 0, max(self.context.configuration.readHighWatermark, maxMessage + 64))
-        bufferevent_setcb(bev, { _, context in
+        bufferevent_setwatermark(bev.raw, Int16(EV_READ), 0, max(self.context.configuration.readHighWatermark, maxMessage + 64))
+        bufferevent_setcb(bev.raw, { _, context in
             Unmanaged<WebSocketConnection>.fromOpaque(context!).takeUnretainedValue().readable()
         }, { _, context in
             Unmanaged<WebSocketConnection>.fromOpaque(context!).takeUnretainedValue().drained()
         }, { _, events, context in
             Unmanaged<WebSocketConnection>.fromOpaque(context!).takeUnretainedValue().event(events)
         }, me)
-        bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
-        OutputBuffer.add(handshake, to: bufferevent_get_output(bev))
+        bufferevent_enable(bev.raw, Int16(EV_READ | EV_WRITE))
+        OutputBuffer.add(handshake, to: bev.output)
         self.context.webSocketPingQueue.schedule(self)
-        if !subscriptions.isEmpty { subscribe(subscriptions, counter: .subscribedMultiplexedWebSocket) }
-        if evbuffer_get_length(bufferevent_get_input(bev)) > 0 { readable() }
+        session.start(subscriptions: subscriptions)
+        if bev.input.count > 0 { readable() }
     }
 
-    // MARK: delivering
+    // MARK: sending
 
-    func receive(_ message: Message) -> Bool {
+    /// Sends one text frame around `payload`. Returns false when the connection is closing or the
+    /// client was just cut off for not reading.
+    func sendText(_ payload: SharedBytes) -> Bool {
         guard let bev, !closeWhenFlushed, !closeRequested else { return false }
         let queued = queuedBytes
         if queued > context.configuration.webSocketMaxBufferedBytes {
@@ -87,14 +75,10 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             close()
             return false
         }
-        let payload = switch mode {
-        case .channel: message.frame
-        case .multiplex: message.multiplexedFrame
-        }
         if insideWslay, let output {
-            OutputBuffer.addTextFrame(payload, to: output)  // staged behind wslay's control frames
+            WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
         } else {
-            OutputBuffer.writeTextFrame(payload, to: bev)
+            WebSocketFraming.writeText(payload, to: bev)
         }
         return true
     }
@@ -103,15 +87,15 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
 
     private func readable() {
         guard let bev, !closeWhenFlushed else {
-            if let bev { evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev))) }
+            bev?.input.drainAll()
             return
         }
         pingOutstanding = false
         context.webSocketPingQueue.schedule(self)
-        let input = bufferevent_get_input(bev)
-        while self.bev != nil, !closeWhenFlushed {
+        let input = bev.input
+        while isOpen, !closeWhenFlushed {
             var bytes: (UInt64, UInt64) = (0, 0)  // 16 bytes: room for the longest frame header
-            let available = withUnsafeMutableBytes(of: &bytes) { evbuffer_copyout(input, $0.baseAddress, 14) }
+            let available = withUnsafeMutableBytes(of: &bytes) { evbuffer_copyout(input.raw, $0.baseAddress, 14) }
             guard available > 0, let header = withUnsafeBytes(of: &bytes, { WebSocketProtocol.frameHeader(UnsafeRawBufferPointer(rebasing: $0[0..<available])) }) else { break }
             // The message's size so far with this frame; kept only once the frame is handed over,
             // since an incomplete frame's header is read again on the next read.
@@ -119,11 +103,11 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             if !header.isControl {
                 if messageBytes > UInt64(context.configuration.webSocketMaxMessageBytes) {
                     context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
-                    closeWith(WebSocketConnection.tooBigClose)
+                    closeWith(WebSocketFraming.tooBigClose)
                     return
                 }
             }
-            guard UInt64(evbuffer_get_length(input)) >= header.totalLength else { break }
+            guard UInt64(input.count) >= header.totalLength else { break }
             guard let wslay = wslayContext() else { return }
             if !header.isControl {
                 incomingMessageBytes = messageBytes
@@ -142,7 +126,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
                 // A malformed frame (wslay stops reading and queues a close without a status code):
                 // answer with our own close frame, 1002. wslay is not used again.
                 context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
-                closeWith(WebSocketConnection.protocolErrorClose)
+                closeWith(WebSocketFraming.protocolErrorClose)
                 return
             }
             if wslay_event_want_read(wslay) == 0 { break }  // a close arrived, or wslay refused the frame
@@ -173,12 +157,12 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             close()
             return
         }
-        if let staging, evbuffer_get_length(staging) > 0 {
-            evbuffer_add_buffer(bufferevent_get_output(bev), staging)
+        if let staging, staging.count > 0 {
+            bev.output.takeAll(from: staging)
         }
         guard let wslay else { return }
         if wslay_event_want_read(wslay) == 0, wslay_event_want_write(wslay) == 0 {
-            finish()
+            closeAfterFlush(linger: true)  // the close handshake is over
         } else if !fragmented, wslay_event_want_write(wslay) == 0, !closeWhenFlushed {
             wslay_event_context_free(wslay)
             self.wslay = nil
@@ -188,36 +172,21 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
     /// Sends our own close frame (wslay is not involved) and closes after it.
     private func closeWith(_ frame: [UInt8]) {
         guard let bev else { return }
-        if let staging, evbuffer_get_length(staging) > 0 { evbuffer_add_buffer(bufferevent_get_output(bev), staging) }
-        OutputBuffer.add(frame, to: bufferevent_get_output(bev))
-        finish()
-    }
-
-    /// The close handshake is over (or the peer broke the protocol): deliver what is queued, then close.
-    private func finish() {
-        guard let bev, !closeWhenFlushed else { return }
-        closeWhenFlushed = true
-        cancelSubscriptions()
-        if evbuffer_get_length(bufferevent_get_output(bev)) == 0 { linger() }
-    }
-
-    private func linger() {
-        guard let bev, !lingering else { return }
-        lingering = true
-        shutdown(bufferevent_getfd(bev), Int32(SHUT_WR))
-        context.lingerQueue.schedule(self)
+        if let staging, staging.count > 0 { bev.output.takeAll(from: staging) }
+        OutputBuffer.add(frame, to: bev.output)
+        closeAfterFlush(linger: true)
     }
 
     /// Where a data frame goes now (see `staging`).
-    private var output: OpaquePointer? {
+    private var output: EventBuffer? {
         guard let bev else { return nil }
-        guard insideWslay else { return bufferevent_get_output(bev) }
-        if staging == nil { staging = evbuffer_new() }
+        guard insideWslay else { return bev.output }
+        if staging == nil { staging = EventBuffer.make() }
         return staging
     }
 
-    private var queuedBytes: Int {
-        (bev.map { evbuffer_get_length(bufferevent_get_output($0)) } ?? 0) + (staging.map { evbuffer_get_length($0) } ?? 0)
+    override var queuedBytes: Int {
+        super.queuedBytes + (staging?.count ?? 0)
     }
 
     fileprivate func message(_ payload: UnsafeBufferPointer<UInt8>, opcode: UInt8) {
@@ -230,67 +199,13 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             wslay_event_queue_close(wslay, UInt16(WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA.rawValue), nil, 0)
             return
         }
-        switch mode {
-        case let .channel(channel):
-            switch WebSocketProtocol.channelCommand(bytes, binary: binary) {
-            case .ping:
-                pong()
-            case let .subscribe(lastSequence):
-                guard !subscribed else { return }  // only the first subscription counts
-                subscribed = true
-                context.record(.subscribed, channel: channel)
-                context.record(.subscribedWebSocket, channel: channel)
-                channelSubscription = context.backend.subscribe(channel: channel, lastSequence: lastSequence, subscriber: self)
-            }
-        case .multiplex:
-            switch WebSocketProtocol.multiplexCommand(bytes, binary: binary) {
-            case .ping:
-                pong()
-            case let .subscribe(list):
-                subscribe(list, counter: .subscribedMultiplexedWebSocketDynamic)
-            case let .unsubscribe(channels):
-                for channel in channels { multiplexSubscriptions.removeValue(forKey: channel)?.cancel() }
-            case .ignore:
-                context.logger.debug("\(peerDescription): ignored multiplexed WebSocket message")
-            }
-        }
+        session?.received(bytes, binary: binary)
     }
-
-    private func subscribe(_ list: [MultiplexSubscription], counter: MetricsRecorder.Counter) {
-        for entry in list {
-            guard bev != nil, !closeWhenFlushed, !closeRequested else { return }
-            guard multiplexSubscriptions[entry.channel] == nil else {
-                context.record(.duplicateMultiplexSubscription, channel: entry.channel)
-                continue
-            }
-            context.record(.subscribed, channel: entry.channel)
-            context.record(counter, channel: entry.channel)
-            if let handle = context.backend.subscribe(channel: entry.channel, lastSequence: entry.lastSequence, subscriber: self) {
-                if bev == nil || closeWhenFlushed || closeRequested { handle.cancel() } else { multiplexSubscriptions[entry.channel] = handle }
-            }
-        }
-    }
-
-    private func pong() {
-        guard let output else { return }
-        OutputBuffer.addTextFrame(WebSocketConnection.pong, to: output)
-    }
-
-    private static let pong = SharedBytes(WebSocketProtocol.pongPayload)
-    /// Frames the server writes itself: close with 1002 (protocol error), close with 1009 (message
-    /// too big), and an empty ping.
-    private static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
-    private static let tooBigClose: [UInt8] = [0x88, 0x02, 0x03, 0xF1]
-    private static let ping: [UInt8] = [0x89, 0x00]
 
     // MARK: liveness and closing
 
     /// Nothing heard for a ping interval: ping; nothing heard for another: the peer is gone.
-    override func deadlineExpired() {
-        if lingering {
-            close()
-            return
-        }
+    override func deadlinePassed() {
         guard let bev, !closeWhenFlushed else { return }
         if pingOutstanding {
             context.logger.info("\(peerDescription): WebSocket peer did not answer a ping; closing")
@@ -298,49 +213,53 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
             return
         }
         pingOutstanding = true
-        OutputBuffer.add(WebSocketConnection.ping, to: bufferevent_get_output(bev))
+        OutputBuffer.add(WebSocketFraming.ping, to: bev.output)
         context.webSocketPingQueue.schedule(self)
     }
 
     private func drained() {
-        if closeWhenFlushed { linger() }
+        _ = outputDrained()
     }
 
     private func event(_ events: Int16) {
         if events & Int16(BEV_EVENT_EOF | BEV_EVENT_ERROR) != 0 { close() }
     }
 
-    private func cancelSubscriptions() {
-        channelSubscription?.cancel()
-        channelSubscription = nil
-        let held = multiplexSubscriptions
-        multiplexSubscriptions = [:]
-        for handle in held.values { handle.cancel() }
+    override func willEnd() {
+        endSession()
     }
 
-    func close() {
-        guard let bev else { return }
+    private func endSession() {
+        let ended = session
+        session = nil
+        ended?.end()
+    }
+
+    override func close() {
+        guard isOpen else { return }
         if insideWslay {
             // Freeing the wslay context now would pull it from under wslay_event_recv.
             closeRequested = true
-            cancelSubscriptions()
+            endSession()
             return
         }
-        cancelDeadline()
-        cancelSubscriptions()
-        self.bev = nil
-        if let wslay { wslay_event_context_free(wslay) }
-        wslay = nil
-        if let staging { evbuffer_free(staging) }
-        staging = nil
-        bufferevent_free(bev)
-        context.webSocketClosed()
-        Unmanaged.passUnretained(self).release()
+        super.close()
     }
 
-    var peerDescription: String {
-        guard let bev else { return "closed WebSocket" }
-        return SocketAddress.peer(of: bufferevent_getfd(bev))
+    override func willClose() {
+        endSession()
+        if let wslay { wslay_event_context_free(wslay) }
+        wslay = nil
+        staging?.free()
+        staging = nil
+    }
+
+    override func didClose() {
+        context.webSocketClosed()
+    }
+
+    override var peerDescription: String {
+        isOpen ? super.peerDescription : "closed WebSocket"
     }
 
     // MARK: wslay callbacks
@@ -357,7 +276,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
                 wslay_event_set_error(context, Int32(WSLAY_ERR_CALLBACK_FAILURE.rawValue))
                 return -1
             }
-            let read = evbuffer_remove(bufferevent_get_input(bev), buffer, min(length, this.readAllowance))
+            let read = evbuffer_remove(bev.input.raw, buffer, min(length, this.readAllowance))
             guard read > 0 else {
                 wslay_event_set_error(context, Int32(WSLAY_ERR_WOULDBLOCK.rawValue))
                 return -1
@@ -371,7 +290,7 @@ final class WebSocketConnection: DeadlineNode, ChannelSubscriber {
                 wslay_event_set_error(context, Int32(WSLAY_ERR_CALLBACK_FAILURE.rawValue))
                 return -1
             }
-            evbuffer_add(bufferevent_get_output(bev), data, length)
+            evbuffer_add(bev.output.raw, data, length)
             return length
         }
         callbacks.on_msg_recv_callback = { _, argument, user in

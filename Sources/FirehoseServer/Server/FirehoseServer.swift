@@ -1,5 +1,5 @@
-import CLibevent
-import FirehoseCore
+internal import CLibevent
+internal import FirehoseCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +10,7 @@ public final class FirehoseServer {
     public let configuration: ServerConfiguration
     public let loop: EventLoop
     let context: ServerContext
+    private let router: RequestRouter
     private var listener: OpaquePointer?
     private var acceptRetry: LoopTimer?
     fileprivate var signalEvents: [OpaquePointer?] = []
@@ -17,7 +18,12 @@ public final class FirehoseServer {
     public private(set) var boundHost = ""
     public private(set) var boundPort = 0
 
-    public init(configuration: ServerConfiguration) throws(ServerError) {
+    public convenience init(configuration: ServerConfiguration) throws(ServerError) {
+        try self.init(configuration: configuration, policy: AllowAllPolicy())
+    }
+
+    /// With a given access policy (the configured one is built from `configuration` otherwise).
+    init(configuration: ServerConfiguration, policy: AccessPolicy) throws(ServerError) {
         try configuration.validate()
         self.configuration = configuration
         loop = try EventLoop()
@@ -27,7 +33,8 @@ public final class FirehoseServer {
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
                                   timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize)
         }
-        context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend)
+        context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend, policy: policy)
+        router = RequestRouter(context: context)
         try listen()
     }
 
@@ -66,7 +73,7 @@ public final class FirehoseServer {
         defer { freeaddrinfo(resolved) }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let flags = UInt32(LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC)
-        listener = evconnlistener_new_bind(loop.base, { _, fd, _, _, context in
+        listener = evconnlistener_new_bind(loop.base.raw, { _, fd, _, _, context in
             Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue().accept(fd)
         }, me, flags, 4096, first.pointee.ai_addr, Int32(first.pointee.ai_addrlen))
         guard let listener else {
@@ -82,12 +89,11 @@ public final class FirehoseServer {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         evutil_make_socket_nonblocking(fd)
-        guard let bev = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
+        guard let bev = bufferevent_socket_new(loop.base.raw, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
             close(fd)
             return
         }
-        context.connectionOpened()
-        HTTPConnection(context: context, bev: bev).start()
+        HTTPConnection(context: context, router: router, bev: BufferEvent(raw: bev)).start()
     }
 
     /// Accepting failed (usually: out of file descriptors). Pause accepting briefly instead of
@@ -118,7 +124,7 @@ extension FirehoseServer {
     /// Stops the loop cleanly on SIGINT and SIGTERM.
     public func stopOnSignals() {
         for number in [SIGINT, SIGTERM] {
-            let event = event_new(loop.base, number, Int16(EV_SIGNAL | EV_PERSIST), { signal, _, context in
+            let event = event_new(loop.base.raw, number, Int16(EV_SIGNAL | EV_PERSIST), { signal, _, context in
                 let server = Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue()
                 server.logger.info("signal \(signal): shutting down")
                 server.stop()

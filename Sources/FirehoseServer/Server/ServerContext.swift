@@ -1,36 +1,37 @@
-import FirehoseCore
+internal import FirehoseCore
 
-/// What every connection and transport shares: the loop, the settings, the backend, the timers.
-/// Loop thread only.
+/// What every connection and transport shares: the loop, the settings, the backend, the access
+/// policy, the metrics and the timers. It knows no transport and no router (those are built on
+/// top of it). Loop thread only.
 final class ServerContext {
     let loop: EventLoop
     let configuration: ServerConfiguration
     let logger: Logger
     let backend: ChannelBackend
+    let policy: AccessPolicy
     let metrics: MetricsRecorder
     /// Connections with no request in progress, closed after `idleTimeout`.
     let idleQueue: DeadlineQueue
     /// Held long-polls, answered 204 after `longPollTimeout`.
     let longPollQueue: DeadlineQueue
-    /// Connections closing after a refused request, discarding input for a moment (see `HTTPConnection`).
+    /// Connections closing after a refused request, discarding input for a moment (see `SocketConnection`).
     let lingerQueue: DeadlineQueue
     /// Open WebSockets, pinged when silent for `webSocketPingInterval` and closed if still silent.
     let webSocketPingQueue: DeadlineQueue
-    private(set) var router: RequestRouter!
     private(set) var openConnections = 0
     private(set) var openWebSockets = 0
 
-    init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend) {
+    init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend, policy: AccessPolicy) {
         self.loop = loop
         self.configuration = configuration
         self.logger = logger
         self.backend = backend
+        self.policy = policy
         metrics = MetricsRecorder(interval: configuration.metricsInterval)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)
         webSocketPingQueue = DeadlineQueue(loop: loop, duration: configuration.webSocketPingInterval)
-        router = RequestRouter(context: self)
     }
 
     func connectionOpened() { openConnections += 1 }

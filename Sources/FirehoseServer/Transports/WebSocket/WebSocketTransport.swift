@@ -1,15 +1,16 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// The upgrade from HTTP: any channel path becomes a single-channel socket, any path containing
 /// `channels@firehose` a multiplexed one (subscribing on connect to its `?subscribe=` list), and
-/// `/metrics@firehose` answers plain metrics, as the reference does.
+/// `/metrics@firehose` answers plain metrics, as the reference does. The access policy judges the
+/// channel (or the `?subscribe=` list) before the `101`: a refusal is an HTTP answer.
 struct WebSocketTransport {
     unowned let context: ServerContext
 
     func upgrade(_ request: HTTPRequest, on connection: HTTPConnection) {
         // The HTTP parser stops at an upgrade, so whatever happens this is the last HTTP response.
         connection.closeAfterResponse()
-        if request.path.elementsEqual(RequestRouter.metricsPath) {
+        if ReservedPaths.isMetrics(request.path) {
             connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
             return
         }
@@ -22,14 +23,20 @@ struct WebSocketTransport {
             HTTPReplies.invalidChannel(request, on: connection, context: context)
             return
         }
-        let multiplexed = RequestRouter.isMultiplexPath(request.path)
+        let multiplexed = ReservedPaths.isMultiplex(request.path)
         var subscriptions: [MultiplexSubscription] = []
         if multiplexed, let list = QueryString.value(of: "subscribe", in: request.query) {
             subscriptions = (try? MultiplexSubscription.parseQuery(list)) ?? []
         }
-        guard let bev = connection.detach() else { return }
-        let socket = WebSocketConnection(context: context, bev: bev, mode: multiplexed ? .multiplex : .channel(channel))
-        socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), subscriptions: subscriptions)
+        let context = self.context
+        let judged = multiplexed ? subscriptions.map(\.channel) : [channel]
+        connection.authorize(.subscribe, channels: judged, request: request) { _ in
+            guard let bev = connection.detach() else { return }
+            let socket = WebSocketConnection(context: context, bev: bev)
+            let session = WebSocketSession(context: context, mode: multiplexed ? .multiplex : .channel(channel),
+                                           upgradeRequest: request, socket: socket)
+            socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session, subscriptions: subscriptions)
+        }
     }
 
     static let invalidRequest = Array("Invalid WebSocket request".utf8)

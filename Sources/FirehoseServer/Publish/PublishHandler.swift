@@ -1,7 +1,8 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// `PUT /<channel>`: stores the body as the channel's next message and answers 202 once the
-/// backend has stored it (503 if it cannot). Bodies must be UTF-8: they are sent inside JSON.
+/// backend has stored it (503 if it cannot), if the access policy allows it. Bodies must be
+/// UTF-8: they are sent inside JSON.
 struct PublishHandler {
     unowned let context: ServerContext
 
@@ -27,14 +28,25 @@ struct PublishHandler {
         if options.deprecated {
             context.logger.info("deprecated publish to \(channel) (X-Firehose-Deprecated: true)")
         }
+        // The default policy is checked inline: no closure is formed for it on this hot path.
+        if context.policy.allowsEverything {
+            publish(channel: channel, body: request.body, options: options, on: connection)
+        } else {
+            connection.authorize(.publish, channels: [channel], request: request) { _ in
+                self.publish(channel: channel, body: request.body, options: options, on: connection)
+            }
+        }
+    }
+
+    private func publish(channel: String, body: [UInt8], options: PublishOptions, on connection: HTTPConnection) {
         let pending = PendingCompletion()
         connection.hold(pending, timeout: nil)
         let context = self.context
-        let size = request.body.count
+        let size = body.count
         // The connection is held strongly until the backend answers; `pending` says whether it is
         // still waiting for this answer. (A weak reference would give every connection a side
         // table, and all its reference counting the slow path.)
-        context.backend.publish(channel: channel, body: request.body, options: options) { outcome in
+        context.backend.publish(channel: channel, body: body, options: options) { outcome in
             switch outcome {
             case let .accepted(sequence):
                 context.record(.published, channel: channel)

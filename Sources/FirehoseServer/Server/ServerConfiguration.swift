@@ -1,5 +1,5 @@
 /// Everything the server can be told at start-up. Defaults are the reference's where it had one.
-import FirehoseCore
+internal import FirehoseCore
 
 public struct ServerConfiguration: Sendable {
     public enum BackendKind: String, Sendable, CaseIterable {
@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var webSocketMaxBufferedBytes = 1024 * 1024
     /// The largest message a WebSocket client may send (larger: close 1009).
     public var webSocketMaxMessageBytes = 64 * 1024
+    /// Seconds a Server-Sent Events stream may be silent before a `: ping` comment is sent.
+    public var sseHeartbeatInterval: Double = 15
+    /// The `retry:` (milliseconds) a Server-Sent Events stream starts with: the browser's reconnect delay.
+    public var sseRetryMilliseconds = 2000
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
@@ -56,6 +60,8 @@ public struct ServerConfiguration: Sendable {
             throw .invalidConfiguration("WebSocket buffer limits are too small")
         }
         guard maxBodyBytes > 0, maxHeaderBytes >= 1024 else { throw .invalidConfiguration("request size limits are too small") }
+        guard sseHeartbeatInterval > 0 else { throw .invalidConfiguration("the SSE heartbeat interval must be positive") }
+        guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
     }
 }

@@ -1,4 +1,4 @@
-import FirehoseCore
+internal import FirehoseCore
 
 /// Multiplexed long-poll on any path containing `channels@firehose`: `GET ?subscribe=/a!1,/b!2`
 /// or `POST` with a JSON body. Unlike the reference, which writes one response per channel on
@@ -16,7 +16,7 @@ struct MultiplexLongPollTransport {
             case "POST":
                 subscriptions = try MultiplexSubscription.parseBody(request.body)
             default:
-                context.router.methodNotAllowed(request, on: connection)
+                HTTPReplies.methodNotAllowed(request, on: connection, context: context)
                 return
             }
         } catch {
@@ -34,8 +34,12 @@ struct MultiplexLongPollTransport {
             context.record(.subscribed, channel: subscription.channel)
             context.record(.subscribedMultiplexedLongPolling, channel: subscription.channel)
         }
-        let poll = LongPollRequest(connection: connection, context: context, cors: cors)
-        connection.hold(poll, timeout: context.longPollQueue)
-        poll.subscribe(subscriptions.map { ($0.channel, $0.lastSequence) }, multiplexed: true)
+        let context = self.context
+        // Any channel the policy refuses refuses the whole request, naming none of them.
+        connection.authorize(.subscribe, channels: subscriptions.map(\.channel), request: request) { _ in
+            let poll = LongPollRequest(connection: connection, context: context, cors: cors)
+            connection.hold(poll, timeout: context.longPollQueue)
+            poll.subscribe(subscriptions.map { ($0.channel, $0.lastSequence) }, multiplexed: true)
+        }
     }
 }

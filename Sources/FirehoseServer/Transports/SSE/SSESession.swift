@@ -1,0 +1,55 @@
+internal import FirehoseCore
+
+/// One Server-Sent Events stream: its subscriptions (one channel, or several multiplexed) and the
+/// `ResponseStream` it writes events to. Every missed message still buffered is replayed, then
+/// each new one live (the WebSocket rule). Loop thread only.
+final class SSESession: ChannelSubscriber, ResponseStreamDelegate {
+    private unowned let context: ServerContext
+    private var stream: ResponseStream?
+    /// Multiplexed: each channel's position, in the order of the URL's list (the event id).
+    private var positions: [(channel: String, sequence: Int)]?
+    private var subscriptions: [SubscriptionHandle] = []
+
+    init(context: ServerContext, multiplexed: Bool) {
+        self.context = context
+        positions = multiplexed ? [] : nil
+    }
+
+    /// Starts writing: the reconnection delay, then the catch-up of every channel.
+    func start(on stream: ResponseStream, channels: [(String, Int)]) {
+        self.stream = stream
+        guard stream.write(SSEFormats.retry(milliseconds: context.configuration.sseRetryMilliseconds)) else { return }
+        if positions != nil { positions = channels.map { (channel: $0.0, sequence: $0.1) } }
+        for (channel, lastSequence) in channels {
+            guard self.stream != nil else { return }
+            if let handle = context.backend.subscribe(channel: channel, lastSequence: lastSequence, subscriber: self) {
+                if self.stream == nil { handle.cancel() } else { subscriptions.append(handle) }
+            }
+        }
+    }
+
+    func receive(_ message: Message) -> Bool {
+        guard let stream else { return false }
+        guard positions != nil else {
+            return stream.write(prefix: [], message.encoded(as: SSEFormats.event), suffix: [])
+        }
+        if let index = positions!.firstIndex(where: { $0.channel == message.channel }) {
+            positions![index].sequence = message.sequence
+        }
+        let prefix = SSEFormats.idPrefix + SSEPosition.encode(positions!) + [SSEFormats.newline] + SSEFormats.dataPrefix
+        return stream.write(prefix: prefix, message.encoded(as: FirehoseFrame.multiplexed), suffix: SSESession.eventEnd)
+    }
+
+    func streamIdle() {
+        stream?.write(SSEFormats.heartbeat)
+    }
+
+    func streamClosed() {
+        stream = nil
+        let held = subscriptions
+        subscriptions = []
+        for handle in held { handle.cancel() }
+    }
+
+    private static let eventEnd = Array("\n\n".utf8)
+}

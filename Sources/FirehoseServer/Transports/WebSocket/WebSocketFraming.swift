@@ -1,0 +1,26 @@
+internal import FirehoseCore
+
+/// Server-to-client WebSocket frames around a shared payload: only the 2-10 header bytes are
+/// built per frame, and header and payload leave in one write (see `OutputBuffer`).
+enum WebSocketFraming {
+    static func writeText(_ payload: SharedBytes, to bev: BufferEvent) {
+        withTextHeader(for: payload) { OutputBuffer.write(prefix: $0, payload, to: bev) }
+    }
+
+    /// Queues the frame without sending (behind bytes that must go first, e.g. wslay's own frames).
+    static func addText(_ payload: SharedBytes, to output: EventBuffer) {
+        withTextHeader(for: payload) { OutputBuffer.add(prefix: $0, payload, to: output) }
+    }
+
+    private static func withTextHeader(for payload: SharedBytes, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let length = WebSocketProtocol.textFrameHeader(length: payload.count, into: &header)
+        withUnsafeBytes(of: &header) { body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+
+    /// Frames the server writes itself: close with 1002 (protocol error), close with 1009
+    /// (message too big), and an empty ping.
+    static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
+    static let tooBigClose: [UInt8] = [0x88, 0x02, 0x03, 0xF1]
+    static let ping: [UInt8] = [0x89, 0x00]
+}
