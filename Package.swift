@@ -8,7 +8,6 @@ let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecke
 
 let package = Package(
     name: "firehose-swift",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "firehose", targets: ["firehose"]),
         .executable(name: "firehose-bench", targets: ["firehose-bench"]),

@@ -69,7 +69,7 @@ def channel(request) -> str:
 
 @pytest.fixture
 def eight(server, channel):
-    """A channel holding m1 .. m8 (sequence 8, all buffered), like /hello in the wire notes."""
+    """A channel holding m1 .. m8 (sequence 8, all buffered), like the channel probed on the reference."""
     server.publish_many(channel, [f"m{i}" for i in range(1, 9)])
     return channel
 

@@ -98,7 +98,7 @@ def test_wsm_2_message_encoding(server, channel):
 
 @pytest.mark.clause("WSM-3", "WSM-9")
 def test_wsm_3_query_subscribes_on_connect(server, ab):
-    """The wire notes' transcript: the first frame comes without the client sending anything."""
+    """As observed on the reference: the first frame comes without the client sending anything."""
     a, _ = ab
     sock = ws.connect(server, mux_query(f"{a}!0"))
     assert sock.recv_text() == mf("a-3", 3, a)
@@ -221,7 +221,7 @@ def test_wsm_5_live_messages_of_every_channel(server, ab):
 
 @pytest.mark.clause("WSM-6", "WSM-7", "WSM-8", "WSM-10")
 def test_wsm_6_transcript(server, ab):
-    """The wire notes' transcript of dynamic (un)subscribing."""
+    """The reference's dynamic (un)subscribe sequence, as observed (spec/reference-observations.md section 10)."""
     a, b = ab
     c = f"{a}-c"
     sock = ws.connect(server, MUX)

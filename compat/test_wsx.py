@@ -546,6 +546,23 @@ def test_wsx_10_no_message_lost_on_three_multiplexed_channels(server, channel):
                                         f"missing {sorted(set(expected[n]) - set(got))[:20]}")
 
 
+# --- WSX-12: no gap under a burst ---------------------------------------------------------------
+
+
+@pytest.mark.clause("WSX-12", "WS-15")
+def test_wsx_12_burst_reaches_every_socket_without_gap(server, eight):
+    socks = []
+    for _ in range(3):
+        sock = ws.connect(server, eight)
+        sock.send_json({"last_message_sequence": 8})
+        sync(sock)  # subscribed (at the newest: nothing to catch up) before the burst starts
+        socks.append(sock)
+    server.publish_many(eight, [f"m{i}" for i in range(9, 59)])
+    for sock in socks:
+        assert sock.recv_texts(50) == [m(i) for i in range(9, 59)]
+        sock.assert_silent(0.3)
+
+
 # --- WSX-11: a ping during a catch-up ------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// The encoding table of firehose-wire §8: Ruby `JSON.generate` byte for byte.
+/// The encoding rules of spec/http.md ENC-1 to ENC-4: Ruby `JSON.generate` byte for byte.
 final class JSONWriterTests: XCTestCase {
     private func frame(_ body: [UInt8], sequence: Int = 1) -> String {
         String(decoding: Message(channel: "/c", sequence: sequence, body: body).encoded(as: FirehoseFrame.single).bytes, as: UTF8.self)

@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// Ruby `String#to_i` semantics for sequence parameters (firehose-wire §2.2).
+/// Ruby `String#to_i` semantics for sequence parameters (spec/http.md LP-8).
 final class LenientIntegerTests: XCTestCase {
     func testTable() {
         let rows: [(String, Int)] = [

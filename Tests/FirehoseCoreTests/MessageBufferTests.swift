@@ -13,7 +13,7 @@ final class MessageBufferTests: XCTestCase {
     }
 
     func testLimitAppliesPerAppend() {
-        // The reference's X-Firehose-Buffer-Size: 2 then 5 (firehose-wire §1.3).
+        // The reference's X-Firehose-Buffer-Size: 2 then 5 (spec/http.md PUB-8).
         var buffer = MessageBuffer<Int>()
         for i in 1...4 { buffer.append(i, limit: 2) }
         XCTAssertEqual(contents(buffer), [3, 4])

@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// Both multiplexed request forms (firehose-wire §5) and our defined answers where the reference crashes.
+/// Both multiplexed request forms (spec/http.md MUX-2, MUX-8) and our defined answers where the reference crashes (EXT-2, EXT-3).
 final class MultiplexSubscriptionTests: XCTestCase {
     private func query(_ text: String) throws(MultiplexSubscription.Failure) -> [MultiplexSubscription] {
         try MultiplexSubscription.parseQuery(Array(text.utf8))

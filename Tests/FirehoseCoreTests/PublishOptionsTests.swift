@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// Publish option headers as the reference reads them (firehose-wire §1.3).
+/// Publish option headers as the reference reads them (spec/http.md PUB-6 to PUB-10).
 final class PublishOptionsTests: XCTestCase {
     private func options(_ headers: [String: String]) -> PublishOptions {
         PublishOptions(header: { headers[$0] }, defaultBufferSize: 100, bufferSizeLimit: 1000)

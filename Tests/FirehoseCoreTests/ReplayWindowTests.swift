@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// The replay rule as a table, with the reference's observed answers (firehose-wire §2.2).
+/// The replay rule as a table, with the reference's observed answers (spec/http.md LP-1 to LP-5).
 final class ReplayWindowTests: XCTestCase {
     struct Row {
         let last: Int, channel: Int, buffered: Int

@@ -1,0 +1,170 @@
+"""The markdown report (matrix-<time>.md and latest.md): the machine, one table per scenario, the
+Targets table and the failed runs; and the one-line summary of a run for the progress log."""
+
+import shlex
+
+from .fmt import f2, fmt
+from .scenarios import RUBY_CATCHUP_RPS, RUBY_PUT_RPS, RUBY_WS2K_FANOUT_MS, SCENARIOS, SERVERS
+from .stats import client_cpu, failed_note, lat, median_runs, server_cpu, succeeded
+from .targets import targets
+
+
+def summary_line(rec):
+    if "error" in rec:
+        return "ERROR " + rec["error"][:200]
+    r = rec.get("result", {})
+    m = rec["mode"]
+    ok = "ok" if r.get("ok") else "NOT ok"
+    if m == "fanout":
+        lat = r.get("latency_ms") or {}
+        return (f"{ok} {r.get('received')}/{r.get('expected')} p99 {fmt(lat.get('p99'))} ms "
+                f"max {fmt(lat.get('max'))} ms, {fmt(r.get('deliveries_per_s'), 0)} deliveries/s")
+    if m in ("publish", "catchup"):
+        return f"{ok} {fmt(r.get('requests_per_s'), 0)} req/s, errors {r.get('errors')}"
+    if m == "idle":
+        return f"{ok} {r.get('established')}/{r.get('connections')} held, {fmt(r.get('bytes_per_connection'), 0)} B/conn"
+    if m == "churn":
+        return f"{ok} {r.get('received')}/{r.get('expected')} delivered, {r.get('disconnects')} disconnects"
+    return ok
+
+
+def status(rec):
+    if "error" in rec:
+        return ("ERROR: " + rec["error"].replace("|", "/").replace("\n", " ")[:160]
+                + (f"; {failed_note(rec)}" if failed_note(rec) else ""))
+    r = rec["result"]
+    s = "ok" if r.get("ok") else "not ok"
+    if rec.get("server_died"):
+        s += ", server died"
+    return s + (f"; {failed_note(rec)}" if failed_note(rec) else "")
+
+
+def runs_cell(rec):
+    pair = rec.get("pair") or {"n": 1, "failed": 0, "span": None}
+    failed = "all" if pair["failed"] == pair["n"] > 1 else pair["failed"]
+    s = str(pair["n"]) + (f", {failed} failed" if pair["failed"] else "")
+    return s + (f" ({pair['span']})" if pair["span"] else "")
+
+
+def table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(out)
+
+
+def scenario_table(sc, recs, show_runs=False):
+    mode = sc["mode"]
+    rows = []
+    redis_any = any("redis" in (r.get("pids") or {}) for r in recs)
+    for rec in recs:
+        r = rec.get("result") or {}
+        name = rec["server"]
+        cpu = [f2(server_cpu(rec, "server"))]
+        if redis_any:
+            cpu.append(f2(server_cpu(rec, "redis")) if "redis" in (rec.get("pids") or {}) else "-")
+        cpu.append(f2(client_cpu(rec)))
+        if mode == "fanout":
+            rows.append([name, f"{fmt(r.get('received'))}/{fmt(r.get('expected'))}",
+                         f"{fmt(r.get('lost'))}/{fmt(r.get('duplicated'))}/{fmt(r.get('reordered'))}",
+                         fmt(lat(rec, "p50"), 1), fmt(lat(rec, "p90"), 1), fmt(lat(rec, "p99"), 1), fmt(lat(rec, "max"), 1),
+                         fmt(r.get("deliveries_per_s"), 0), fmt(r.get("publish_rate"), 0),
+                         f"{fmt(r.get('publish_errors'))}/{fmt(r.get('connect_errors'))}", fmt(r.get("elapsed_s"), 1)]
+                        + cpu + [status(rec)])
+        elif mode in ("publish", "catchup"):
+            rows.append([name, fmt(r.get("requests")), fmt(r.get("requests_per_s"), 0), fmt(r.get("errors")),
+                         fmt(lat(rec, "p50"), 2), fmt(lat(rec, "p90"), 2), fmt(lat(rec, "p99"), 2), fmt(lat(rec, "max"), 2),
+                         fmt(r.get("elapsed_s"), 1)] + cpu + [status(rec)])
+        elif mode == "idle":
+            rows.append([name, f"{fmt(r.get('established'))}/{fmt(r.get('connections'))}",
+                         fmt(r.get("rss_before_kb")), fmt(r.get("rss_after_kb")),
+                         fmt(r.get("bytes_per_connection"), 0), fmt(r.get("errors")), status(rec)])
+        elif mode == "churn":
+            ratio = r.get("delivered_ratio")
+            rows.append([name, f"{fmt(r.get('received'))}/{fmt(r.get('expected'))}",
+                         "-" if ratio is None else f"{ratio * 100:.2f}%",
+                         fmt(r.get("lost")), fmt(r.get("duplicated")), fmt(r.get("reordered")),
+                         fmt(r.get("disconnects")), fmt(r.get("elapsed_s"), 1)] + cpu + [status(rec)])
+    cpu_h = ["server CPU s"] + (["redis CPU s"] if redis_any else []) + ["client CPU s"]
+    if mode == "fanout":
+        h = ["server", "delivered/expected", "lost/dup/reord", "p50 ms", "p90 ms", "p99 ms", "max ms",
+             "deliveries/s", "publish/s", "pub/conn errors", "elapsed s"] + cpu_h + ["status"]
+    elif mode in ("publish", "catchup"):
+        h = ["server", "requests", "req/s", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "elapsed s"] + cpu_h + ["status"]
+    elif mode == "idle":
+        h = ["server", "held/opened", "RSS before KB", "RSS after KB", "bytes/conn", "errors", "status"]
+    else:
+        h = ["server", "delivered/expected", "delivered", "lost", "dup", "reord", "disconnects", "elapsed s"] + cpu_h + ["status"]
+    if show_runs:
+        h.insert(1, "runs")
+        for row, rec in zip(rows, recs):
+            row.insert(1, runs_cell(rec))
+    return table(h, rows)
+
+
+def render_markdown(records, runner, wall, interrupted):
+    machine = next((r for r in records if r.get("type") == "machine"), {})
+    runs = [r for r in records if r.get("type") == "run"]
+    by = median_runs(runs)
+    repeats = max([machine.get("repeats") or 1] + [rec["pair"]["n"] for rec in by.values()])
+    L = [f"# Benchmark matrix {machine.get('utc', runner.ts)}", ""]
+    if interrupted:
+        L += ["**Interrupted: incomplete.**", ""]
+    L += [
+        f"- machine: {machine.get('nproc')} CPUs, {machine.get('cpu_model')}, {machine.get('mem_mb')} MB, "
+        f"kernel {machine.get('kernel')}, load average at start {fmt(machine.get('loadavg_start'), 2)}, "
+        f"open-file limit {machine.get('nofile')}",
+        f"- nginx {machine.get('nginx')}, libnginx-mod-nchan {machine.get('nchan')}, redis {machine.get('redis')}",
+        f"- ours: git {machine.get('git')}, `{machine.get('server_bin')}`; client `{machine.get('bench_bin')}`",
+        f"- options: `{' '.join(shlex.quote(a) for a in machine.get('argv', []))}`"
+        + (" (**--quick: sizes divided by 10, smoke check only**)" if machine.get("quick") else ""),
+        f"- {len(runs)} runs in {wall / 60:.1f} min. Every run starts its server (and redis-server) fresh "
+        "on a new loopback port. Client and servers share the same cores: figures are relative.",
+        *([repeat_note(repeats)] if repeats > 1 else []),
+        "- CPU seconds: the tool's measured phase (`server_cpu_s`); Nchan's is its single worker process. "
+        "Ours and Nchan both get one core's worth of event loop.",
+        "",
+    ]
+    for sc in SCENARIOS:
+        recs = [by[(sc["name"], s)] for s in SERVERS if (sc["name"], s) in by]
+        if not recs:
+            continue
+        args = recs[0].get("args", sc["args"])
+        L += [f"## {sc['name']}: {sc['title']}", "",
+              "`" + " ".join(f"--{k} {v}" for k, v in args.items())
+              + (f" --transport {sc['transport']}" if sc["transport"] else "") + "`", "",
+              scenario_table(sc, recs, show_runs=repeats > 1), ""]
+    rows = targets(by)
+    if rows:
+        L += ["## Targets", "",
+              "Ours vs Nchan from this run (memory vs memory, redis vs redis"
+              + ("; the median runs" if repeats > 1 else "") + "); Ruby figures are the constants "
+              "we measured on the reference (BENCHMARKS.md, \"Ruby Firehose, as we measured it\": "
+              f"PUT {RUBY_PUT_RPS:,} req/s, catch-up GET {RUBY_CATCHUP_RPS:,} req/s, "
+              f"2,000-WS fan-out {RUBY_WS2K_FANOUT_MS[0]}-{RUBY_WS2K_FANOUT_MS[1]} ms; Ruby always uses Redis). "
+              "The fan-out time compared with Ruby's is our max delivery latency (the slowest message's last "
+              "subscriber) against Ruby's lower bound.", "",
+              table(["target", "ours", "reference", "ours/ref", "verdict"], rows), ""]
+    L += failures_section(runs, repeats)
+    return "\n".join(L)
+
+
+def repeat_note(repeats):
+    return (f"- Every (scenario, server) pair ran {repeats} times, interleaved (A B C D, D C B A, ...). "
+            "Each table shows the median run by the scenario's key metric (fan-out: p99; publish, catch-up: "
+            "req/s; idle: bytes/conn; churn: delivered ratio, then p99) among the successful runs, the worse "
+            "middle one for an even count; \"runs\" gives the number of runs and the key metric's min-max.")
+
+
+def failures_section(runs, repeats):
+    """Errors with log tails; when repeating, also the not-ok runs that a median may hide."""
+    bad = [r for r in runs if "error" in r or (repeats > 1 and not succeeded(r))]
+    if not bad:
+        return []
+    L = ["## Errors" if repeats == 1 else "## Failed runs", ""]
+    for r in bad:
+        which = f"{r['scenario']} / {r['server']}" + (f" (repetition {r.get('repeat')})" if repeats > 1 else "")
+        L.append(f"- {which}: {r['error'] if 'error' in r else summary_line(r)}")
+        for name, t in (r.get("logs") or {}).items():
+            L += [f"  - `{name}`:", "", "    ```", *("    " + x for x in t.splitlines()), "    ```"]
+    return L + [""]
