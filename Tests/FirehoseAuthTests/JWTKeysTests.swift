@@ -35,6 +35,16 @@ final class JWTKeysTests: XCTestCase {
         XCTAssertEqual(try JWTKeys(hmacSecret: nil, publicKeysPEM: [p256]).algorithms, ["ES256"])
         XCTAssertEqual(try JWTKeys(hmacSecret: TestKeys.secret, publicKeysPEM: [p256, rsa]).algorithms, ["HS256", "RS256", "ES256"])
 
+        // The same RSA key as PKCS#1 `RSA PUBLIC KEY`: the SubjectPublicKeyInfo of a 2048-bit key is
+        // a 24-byte header (sequence, algorithm identifier, bit string) around the PKCS#1 structure.
+        let spki = Array(TestKeys.rsa.publicKey.derRepresentation)
+        let pkcs1 = Array(spki.dropFirst(24))
+        XCTAssertEqual(Array(pkcs1.prefix(4)), [0x30, 0x82, 0x01, 0x0A])
+        let pkcs1PEM = pem(label: "RSA PUBLIC KEY", der: pkcs1)
+        let viaPKCS1 = JWTVerifier(keys: try JWTKeys(hmacSecret: nil, publicKeysPEM: [pkcs1PEM]), audience: nil, issuer: nil, leeway: 0)
+        let token = try JWTSigner.rs256(claims: ["topics": .string("/a")], privateKeyPEM: TestKeys.rsa.pemRepresentation)
+        XCTAssertTrue(try viaPKCS1.verify(token, now: TestKeys.now).get().allows(.publish, channel: "/a"))
+
         let refused: [(pem: String, why: String)] = [
             ("", "0 PEM blocks"),
             ("not a key", "0 PEM blocks"),
@@ -51,6 +61,12 @@ final class JWTKeysTests: XCTestCase {
             XCTAssertTrue(error.description.contains(row.why), error.description)
         }
     }
+}
+
+private func pem(label: String, der: [UInt8]) -> String {
+    let body = Array(Base64URL.encodeStandard(der))
+    let lines = stride(from: 0, to: body.count, by: 64).map { String(body[$0..<min($0 + 64, body.count)]) }
+    return "-----BEGIN \(label)-----\n" + lines.joined(separator: "\n") + "\n-----END \(label)-----\n"
 }
 
 private extension String {
