@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C libraries from Debian; the shims include system headers first (see the module maps).
@@ -37,6 +38,16 @@ let package = Package(
         ),
         // Pure protocol logic: no I/O, no C, fully unit-tested.
         .target(name: "FirehoseCore", swiftSettings: releaseSpeed),
+        // Access control core: JWT verification (HS256, RS256, ES256) and channel patterns; pure, no I/O.
+        .target(
+            name: "FirehoseAuth",
+            dependencies: [
+                "FirehoseCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: releaseSpeed
+        ),
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
@@ -62,6 +73,16 @@ let package = Package(
         ),
         .testTarget(name: "FirehoseBenchTests", dependencies: ["FirehoseBench", "FirehoseServer", "FirehoseCore"]),
         .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
+        // The tests also generate their own keys with swift-crypto (no key files committed).
+        .testTarget(
+            name: "FirehoseAuthTests",
+            dependencies: [
+                "FirehoseAuth",
+                "FirehoseCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient"]),
     ],
     swiftLanguageModes: [.v6]
