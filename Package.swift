@@ -56,12 +56,17 @@ let package = Package(
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
         .target(name: "FirehoseClient", dependencies: ["FirehoseCore"]),
+        // The version (from VERSION) and commit, generated at build time: nothing generated is committed.
+        .executableTarget(name: "generate-build-info"),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["generate-build-info"]),
+        .target(name: "FirehoseBuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "firehose",
             dependencies: [
                 "FirehoseServer",
                 "FirehoseClient",
                 "FirehoseCore",
+                "FirehoseBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +77,7 @@ let package = Package(
             dependencies: ["FirehoseBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "FirehoseBenchTests", dependencies: ["FirehoseBench", "FirehoseServer", "FirehoseCore"]),
+        .testTarget(name: "FirehoseBuildInfoTests", dependencies: ["FirehoseBuildInfo"]),
         .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
         // The tests also generate their own keys with swift-crypto (no key files committed).
         .testTarget(
