@@ -130,9 +130,8 @@ def test_cross_origin_page_passes_its_access_token(driver, pages, server, publis
                 params={"access_token": "tok-123"})
     assert driver.execute_script("return location.origin") != server
     seed_then_burst(driver, publisher, [channel], n=5)
-    urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    if transport != "websocket":  # WebSocket handshakes are not in Resource Timing
-        assert any(urllib.parse.urlsplit(u).path == channel and "access_token=tok-123" in u for u in urls), urls
+    url = urllib.parse.urlsplit(driver.execute_script("return window.client.connectionURL"))
+    assert url.path == channel and urllib.parse.parse_qs(url.query)["access_token"] == ["tok-123"], url
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

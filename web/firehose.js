@@ -85,6 +85,8 @@ export class FirehoseClient {
     this.state = State.CLOSED;
     /** Name of the transport in use, or null. */
     this.transport = null;
+    /** URL of the latest connection or request (with its params and sequences), for debugging. */
+    this.connectionURL = null;
     this._index = 0;          // position in this.transports of the one in use or being tried
     this._failures = 0;       // consecutive attempts that ended without proving the connection
     this._current = null;     // the live transport object
@@ -266,7 +268,8 @@ export class FirehoseClient {
       url.searchParams.set(sequenceParam, String([...this.sequences.values()][0]));
     }
     if (scheme === 'ws') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return url.toString();
+    this.connectionURL = url.toString();
+    return this.connectionURL;
   }
 }
 
