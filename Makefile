@@ -6,6 +6,7 @@ PORT         ?= 7474
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BENCH_PACKAGES := nginx libnginx-mod-nchan redis-server
+BROWSER_PACKAGES := chromium chromium-driver
 
 # Installation (make install PREFIX=/usr/local DESTDIR=...). Installed and packaged binaries link the
 # Swift runtime statically, so they run without a Swift toolchain; they are built in their own
@@ -15,7 +16,7 @@ BINDIR           ?= $(PREFIX)/bin
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 STATIC_SCRATCH   ?= .build-static
 
-.PHONY: all deps bench-deps build release run test unit-test compat compat-local bench bench-smoke clean
+.PHONY: all deps bench-deps browser-deps build release run test unit-test compat compat-local test-browser bench bench-smoke clean
 .PHONY: release-static install install-systemd uninstall deb test-deb
 
 all: build
@@ -38,6 +39,16 @@ bench-deps: deps
 	fi
 	@# Debian starts nginx on :80 when it installs it; the benchmark runs its own instances.
 	@$(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || $(SUDO) service nginx stop >/dev/null 2>&1 || true
+
+## browser-deps: what `make test-browser` needs on top of deps: Debian's Chromium and its driver,
+## and Selenium (its driver manager is kept offline: the suite passes /usr/bin/chromedriver)
+browser-deps: deps
+	@missing=""; for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 
 build: deps
 	$(SWIFT) build
@@ -66,6 +77,11 @@ compat-local: build
 ## compat: run the compat suite against any running Firehose server (URL=http://host:port)
 compat: deps
 	python3 -m pytest compat -q --url $(URL)
+
+## test-browser: firehose.js, plain EventSource and the demo page in headless Chromium against a
+## fresh server (browser/run-local.sh); under 3 minutes
+test-browser: browser-deps build
+	browser/run-local.sh .build/debug
 
 bench-smoke: build
 	bench/smoke.sh .build/debug

@@ -76,6 +76,12 @@ let package = Package(
             name: "firehose-bench",
             dependencies: ["FirehoseBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The browser files of web/ (firehose.js, demo.html), turned into byte arrays at build time
+        // by the EmbedWebAssets plugin so the binary serves them with nothing installed beside it.
+        .executableTarget(name: "embed-web-assets"),
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
+        .target(name: "FirehoseWebAssets", plugins: ["EmbedWebAssets"]),
+        .testTarget(name: "FirehoseWebAssetsTests", dependencies: ["FirehoseWebAssets"]),
         .testTarget(name: "FirehoseBenchTests", dependencies: ["FirehoseBench", "FirehoseServer", "FirehoseCore"]),
         .testTarget(name: "FirehoseBuildInfoTests", dependencies: ["FirehoseBuildInfo"]),
         .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
