@@ -51,7 +51,7 @@ let package = Package(
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
+            dependencies: ["FirehoseCore", "FirehoseWebAssets", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
             swiftSettings: releaseSpeed
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.

@@ -68,6 +68,9 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The retry: delay, in milliseconds, a Server-Sent Events stream starts with (the browser's reconnect delay). (env: SSE_RETRY_MS; default: \(defaults.sseRetryMilliseconds))", valueName: "ms"))
     var sseRetryMs: Int?
 
+    @Option(name: .long, help: ArgumentHelp("on or off: whether /demo@firehose serves the live demo page. (env: DEMO_PAGE; default: on)", valueName: "on|off"))
+    var demo: String?
+
     @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. (env: METRICS_INTERVAL; default: \(defaults.metricsInterval))", valueName: "seconds"))
     var metricsInterval: Int?
 
@@ -106,6 +109,10 @@ struct ServerCommand: ParsableCommand {
         configuration.webSocketMaxMessageBytes = wsMaxMessageSize ?? configuration.webSocketMaxMessageBytes
         configuration.sseHeartbeatInterval = try sseHeartbeat ?? Environment.double("SSE_HEARTBEAT") ?? configuration.sseHeartbeatInterval
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
+        if let demo = demo ?? Environment.string("DEMO_PAGE") {
+            guard let on = ["on": true, "off": false][demo.lowercased()] else { throw ValidationError("--demo \(demo) is not on or off") }
+            configuration.demoPage = on
+        }
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         return configuration

@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var sseHeartbeatInterval: Double = 15
     /// The `retry:` (milliseconds) a Server-Sent Events stream starts with: the browser's reconnect delay.
     public var sseRetryMilliseconds = 2000
+    /// Whether `/demo@firehose` serves the live demo page.
+    public var demoPage = true
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
