@@ -60,9 +60,9 @@ release: deps
 run: release
 	.build/release/firehose server --port $(PORT)
 
-## test: unit and integration tests, the compat suite against freshly started servers, and a
-## short smoke run of every firehose-bench mode (no timing asserted)
-test: unit-test compat-local bench-smoke
+## test: unit and integration tests, the compat suite against freshly started servers, a short
+## smoke run of every firehose-bench mode (no timing asserted), and the real-browser tests
+test: unit-test compat-local bench-smoke test-browser
 
 unit-test: build
 	$(SWIFT) test

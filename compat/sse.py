@@ -50,6 +50,7 @@ def expected_head(*, origin: Optional[str] = None, version: str = "HTTP/1.1") ->
         lines += ["Transfer-Encoding: chunked", "Connection: keep-alive"]
     else:
         lines.append("Connection: close")
+    lines.append("Server: thin")  # framed like every other response (HTTP-1)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

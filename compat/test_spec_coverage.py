@@ -137,7 +137,9 @@ def test_spec_clauses_are_well_formed():
 
 def test_every_spec_file_is_read():
     """A new spec file must be added to SPECS, or its clauses would go unchecked."""
-    files = {path.name for path in SPEC_DIR.glob("*.md")} - {"README.md"}
+    # README.md explains the spec and reference-observations.md records what the clauses rest on:
+    # neither holds clauses.
+    files = {path.name for path in SPEC_DIR.glob("*.md")} - {"README.md", "reference-observations.md"}
     assert files == set(SPECS), f"spec files {sorted(files - set(SPECS))} are missing from SPECS"
 
 

@@ -83,7 +83,7 @@ def test_sse_3_head_comes_at_once_on_an_empty_channel(server, channel):
     stream = sse.open_stream(server, channel, timeout=2.0)
     assert stream.head == sse.expected_head()
     assert stream.head == (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                           b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")
+                           b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n")
     assert time.monotonic() - start < 1.0
     assert stream.block() == sse.retry_block(server.sse_retry_ms)
     stream.assert_no_event()
@@ -327,7 +327,7 @@ def test_sse_11_reader_that_never_reads_is_cut_off(server, channel):
 def test_sse_12_http10_is_close_delimited(server, eight, headers):
     stream = sse.open_stream(server, eight, headers, version="HTTP/1.0")
     assert stream.head == (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                           b"Connection: close\r\n\r\n")
+                           b"Connection: close\r\nServer: thin\r\n\r\n")
     # Raw, not chunked: exactly the stream bytes.
     expected = sse.retry_block(server.sse_retry_ms) + event("m8", 8)
     conn = stream.conn
