@@ -211,13 +211,18 @@ final class LocalChannelTests: XCTestCase {
         for test in cases {
             let channel = channel(sequence: 0, bufferSize: 3)
             let first = RecordingSubscriber(limit: 1)
+            // A subscriber behind the first keeps the delivery going, so it reaches the new one.
+            let bystander = RecordingSubscriber()
             let again = RecordingSubscriber()
             first.onReceive = { _ in _ = channel.subscribe(lastSequence: test.repollAt, subscriber: again) }
             _ = channel.subscribe(lastSequence: 0, subscriber: first)
+            _ = channel.subscribe(lastSequence: 0, subscriber: bystander)
             publishNext(channel)
             XCTAssertEqual(first.sequences, [1], test.name)
+            XCTAssertEqual(bystander.sequences, [1], test.name)
             publishNext(channel)
             XCTAssertEqual(again.sequences, test.getsFromDelivery, test.name)
+            XCTAssertEqual(bystander.sequences, [1, 2], test.name)
         }
     }
 
