@@ -143,8 +143,8 @@ final class DeadlineQueueTests: XCTestCase {
     }
 
     func testTheTimerIsRearmedForALaterNode() {
-        // b is scheduled 0.1 s after a (from a loop timer): it must expire a whole duration after its
-        // own scheduling, not with a.
+        // b is scheduled 0.1 s after a (from a loop timer): once a has gone, the one timer must be
+        // set again for b, a whole duration after b's own scheduling.
         let queue = queue(0.2)
         let log = ExpiryLog()
         let all = nodes(["a", "b"], log: log)
@@ -161,8 +161,8 @@ final class DeadlineQueueTests: XCTestCase {
         let expired = waitForExpiries(log, count: 2)
         XCTAssertEqual(expired.map(\.name), ["a", "b"])
         guard expired.count == 2, let bScheduled = loop.onLoop({ scheduled.value }) else { return }
+        // Without the re-arm b never expires at all; with it, b waits its whole duration.
         XCTAssertGreaterThanOrEqual(expired[1].at - bScheduled, 0.2 - 0.01)
-        XCTAssertGreaterThan(expired[1].at - expired[0].at, 0.05, "b did not expire with a")
     }
 }
 
