@@ -79,9 +79,9 @@ def test_mux_3_frame_format(server, ab, conn):
         (["@a!1", "@b!2"], ("a", 2)),
         (["@b!2", "@a!1"], ("b", 3)),
         (["@a!3", "@b!1"], ("b", 2)),
-        (["@a!7", "@b!0"], ("b", 3)),
     ],
-    ids=["first-wins", "order-matters", "caught-up-skipped", "ahead-skipped"],
+    # "@a!7" (ahead) is skipped by the reference; ours answers with a-1 (EXT-13, test_ext.py).
+    ids=["first-wins", "order-matters", "caught-up-skipped"],
 )
 def test_mux_4_first_channel_with_something_answers(server, ab, conn, subscriptions, expect):
     resp = conn.get(mux_query(*[ab.fill(s) for s in subscriptions]), CLOSE)

@@ -82,8 +82,17 @@ final class LocalChannel {
     /// With a snapshot, the window may already be ahead of it (pub/sub brought newer messages
     /// while the read was under way): the client is registered after what it has seen, and
     /// `deliverBuffered` gives it the rest from the window.
+    ///
+    /// A client ahead of the source (the channel was reset under it) gets the new generation
+    /// (`ReplayWindow`), judged against the snapshot when there is one: the store is the truth, a
+    /// node's window may lag. The one exception is a window that pub/sub has already moved past
+    /// the snapshot (it only ever does so with the very next sequences, so it is the same
+    /// generation): a client within it is level or behind there, not ahead.
     func subscribe(lastSequence: Int, subscriber: ChannelSubscriber, from snapshot: ChannelSnapshot? = nil) -> ChannelSubscription? {
         let sourceSequence = snapshot?.sequence ?? sequence
+        if snapshot != nil, lastSequence > sourceSequence, lastSequence <= sequence {
+            return register(subscriber, after: lastSequence)  // the caller's deliverBuffered gives the rest
+        }
         let available = snapshot?.newestFirst.count ?? buffer.count
         if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sourceSequence, buffered: available) {
             for wanted in range {
@@ -91,7 +100,9 @@ final class LocalChannel {
                 if !subscriber.receive(message) { return nil }
             }
         }
-        return register(subscriber, after: max(sourceSequence, min(lastSequence, sequence)))
+        // Whatever was replayed (all of the source up to its sequence, or nothing to give), the
+        // client is now level with the source; newer messages in the window come by deliverBuffered.
+        return register(subscriber, after: sourceSequence)
     }
 
     /// Registers a subscriber that has been given everything up to `after`.

@@ -91,8 +91,10 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     // MARK: subscribing
 
     func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
-        // A client level with (or ahead of) a window we know is current just waits: no Redis work.
-        if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence >= channel.sequence {
+        // A client level with a window we know is current just waits: no Redis work. A client
+        // *ahead* of it goes to a read: only Redis's sequence can say whether the channel was
+        // reset (it is then given the new generation) or this node's pub/sub merely lags.
+        if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence == channel.sequence {
             return channel.subscribe(lastSequence: lastSequence, subscriber: subscriber)
         }
         let pending = PendingSubscription(subscriber: subscriber, lastSequence: lastSequence)
