@@ -369,3 +369,40 @@ def test_ext_13_mux_reset_channel(server, channel, conn):
     _reset(server, reset)
     server.publish(level, "l-1")
     assert conn.post("/channels@firehose", json.dumps({level: 1, reset: 3})).raw == _mux_ok("new1", 1, reset)
+
+
+# --- EXT-14: out-of-range publish options are refused before anything is stored ------------------
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-14", "PUB-6", "PUB-8")
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ({"Cache-Control": "max-age=2147483648"},
+         b"Cache-Control max-age=2147483648 is out of range (at most 2147483647 seconds); nothing was published.\n"),
+        ({"Cache-Control": "max-age=99999999999999999999999"},
+         b"Cache-Control max-age=9223372036854775807 is out of range (at most 2147483647 seconds); nothing was published.\n"),
+        ({"X-Firehose-Buffer-Size": "1001"},
+         b"X-Firehose-Buffer-Size 1001 is out of range (at most 1000 on this server); nothing was published.\n"),
+    ],
+    ids=["max-age-2^31", "max-age-saturated", "buffer-size-over-limit"],
+)
+def test_ext_14_out_of_range_options_are_refused_and_nothing_is_stored(server, channel, conn, headers, reason):
+    server.publish(channel, "kept")
+    waiter = server.waiting(lp_query(channel, 1))
+    resp = conn.put(channel, "refused", headers)
+    assert resp.status == 400 and resp.header("Content-Type") == "text/plain" and resp.body == reason, resp
+    waiter.assert_silent()
+    assert server.poll(channel, 0).raw == expected_response(200, frame("kept", 1))
+    server.publish(channel, "next")
+    assert waiter.read_response().raw == expected_response(200, frame("next", 2))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-14", "PUB-10")
+def test_ext_14_the_longest_lifetime_and_persist_are_accepted(server, channel, conn):
+    assert conn.put(channel, "longest", {"Cache-Control": "max-age=2147483647"}).raw == ACCEPTED
+    assert conn.put(channel, "kept", {"Cache-Control": "max-age=99999999999999999999999", "X-Firehose-Persist": "true"}).raw == ACCEPTED
+    assert conn.put(channel, "full", {"X-Firehose-Buffer-Size": "1000"}).raw == ACCEPTED
+    assert server.poll(channel, 1).raw == expected_response(200, frame("kept", 2))

@@ -102,7 +102,7 @@ def test_mux_5_waits_for_first_message_on_any_channel(server, ab, conn, publish_
     a, b = ab
     empty = f"{a}-empty"
     conn.timeout = server.longpoll_wait
-    conn.send_request("GET", mux_query(f"{a}!3", f"{b}!5", f"{empty}!0"), headers=CLOSE)
+    conn.send_request("GET", mux_query(f"{a}!3", f"{b}!3", f"{empty}!0"), headers=CLOSE)
     conn.assert_silent()
     target, sequence = {"a": (a, 4), "b": (b, 4), "empty": (empty, 1)}[publish_to]
     server.publish(target, "late")

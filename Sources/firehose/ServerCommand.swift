@@ -41,7 +41,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))

@@ -44,7 +44,11 @@ final class LocalChannel {
         }
     }
 
+    /// Whether one more message can be numbered (the sequence is not at `Int.max`).
+    var canAppend: Bool { sequence < Int.max }
+
     func append(body: [UInt8], bufferSize: Int) -> Message {
+        precondition(canAppend, "callers check canAppend")
         let message = Message(channel: name, sequence: sequence + 1, body: body)
         append(message, bufferSize: bufferSize)
         return message
@@ -57,10 +61,13 @@ final class LocalChannel {
     }
 
     /// Replaces the window with what the store holds. Messages the window already has are kept
-    /// (with their encodings); the rest are made from the snapshot's bodies.
+    /// (with their encodings) only when the store holds the same body at that sequence: after a
+    /// flush or restart the store can come back at the same sequences with different messages.
     func adopt(_ snapshot: ChannelSnapshot, bufferSize: Int) {
         let messages = snapshot.newestFirst.indices.map { index in
-            buffered(snapshot.sequence - index) ?? snapshot.message(at: snapshot.sequence - index, channel: name)
+            let wanted = snapshot.sequence - index
+            if let kept = buffered(wanted), kept.body == snapshot.newestFirst[index] { return kept }
+            return snapshot.message(at: wanted, channel: name)
         }
         sequence = snapshot.sequence
         buffer.removeAll()
@@ -68,9 +75,11 @@ final class LocalChannel {
     }
 
     /// The buffered message with this sequence, if the window still holds it.
+    /// (Written so that no step can overflow, even with a sequence at `Int.max`.)
     func buffered(_ wanted: Int) -> Message? {
-        let firstBuffered = sequence - buffer.count + 1
-        guard wanted >= firstBuffered, wanted <= sequence else { return nil }
+        guard !buffer.isEmpty, wanted <= sequence else { return nil }
+        let firstBuffered = sequence - (buffer.count - 1)
+        guard wanted >= firstBuffered else { return nil }
         return buffer[wanted - firstBuffered]
     }
 
@@ -130,18 +139,19 @@ final class LocalChannel {
     /// After a gap was filled from the store: gives every subscriber, oldest first, what it missed
     /// that the window still holds.
     func deliverBuffered() {
-        let firstBuffered = sequence - buffer.count + 1
+        guard !buffer.isEmpty else { return }
+        let beforeBuffered = sequence - buffer.count  // >= -1: no overflow at either end
         cursor = head
         while let node = cursor {
             cursor = node.next
-            var next = max(node.after + 1, firstBuffered)
-            while next <= sequence, let subscriber = node.subscriber {
-                node.after = next
-                if !subscriber.receive(buffered(next)!) {
+            var last = max(node.after, beforeBuffered)
+            while last < sequence, let subscriber = node.subscriber {
+                last += 1
+                node.after = last
+                if !subscriber.receive(buffered(last)!) {
                     node.cancel()
                     break
                 }
-                next += 1
             }
         }
     }

@@ -26,6 +26,11 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     func publish(channel name: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
         let now = EventLoop.now()
         let channel = lookup(name, now: now)
+        guard channel.canAppend else {
+            // Only a loaded state file could bring a channel here (2^63 publishes otherwise).
+            completion(.unavailable(reason: "The channel's sequence is at its maximum; nothing was published."))
+            return
+        }
         let message = channel.append(body: body, bufferSize: options.bufferSize)
         if options.persist {
             channel.expiresAt = nil
