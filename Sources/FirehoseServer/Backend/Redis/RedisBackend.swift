@@ -47,6 +47,9 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
 
     var channelCount: Int { channels.count }
 
+    /// Subscriptions waiting for a catch-up read (for tests and diagnostics).
+    var waitingForReads: Int { reads.values.reduce(0) { $0 + $1.waiting.count } }
+
     // MARK: publishing
 
     func publish(channel: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
