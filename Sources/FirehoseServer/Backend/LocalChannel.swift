@@ -60,6 +60,16 @@ final class LocalChannel {
         buffer.append(message, limit: bufferSize)
     }
 
+    /// Sets the channel's state as a state file recorded it (`bodies` oldest first, ending at `sequence`).
+    func restore(sequence: Int, bodies: [[UInt8]]) {
+        buffer.removeAll()
+        let first = sequence - bodies.count + 1
+        for (offset, body) in bodies.enumerated() {
+            buffer.append(Message(channel: name, sequence: first + offset, body: body), limit: bodies.count)
+        }
+        self.sequence = sequence
+    }
+
     /// Replaces the window with what the store holds. Messages the window already has are kept
     /// (with their encodings) only when the store holds the same body at that sequence: after a
     /// flush or restart the store can come back at the same sequences with different messages.
