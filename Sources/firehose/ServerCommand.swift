@@ -29,7 +29,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
     var backend: String?
 
-    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[[user]:password@]host[:port][/db] (user: a Redis 6 ACL user). (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (default: \(defaults.redisTimeout))", valueName: "seconds"))
