@@ -86,6 +86,36 @@ final class RedisCatchUpTests: XCTestCase {
         XCTAssertTrue((10 * 100 * 1024..<11 * 100 * 1024).contains(sent), "ten bodies read: \(sent) bytes")
     }
 
+    /// A subscriber joining a read already in flight, at a position that read did not ask for
+    /// (the read was bounded for a level reader; the newcomer wants the latest), is served by a
+    /// follow-up read, not left waiting.
+    func testJoiningAReadInFlightAtAnotherPosition() throws {
+        redis = try RedisProcess()
+        let endpoint = RedisEndpoint(url: redis.url)!
+        let server = try TestServer {
+            $0.backend = .redis
+            $0.redis = endpoint
+            $0.redisTimeout = 10
+        }
+        nodes.append(server)
+        XCTAssertTrue(waitForHead(server, 200))
+        for body in ["m1", "m2", "m3"] { XCTAssertEqual(try server.publish("/join", body).status, 202) }
+        redis.pause()  // the read below stays in flight
+        let level = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: "/join", timeout: 10)
+        try level.send(text: #"{"message_sequence":3}"#)
+        try level.send(text: #"{"ping":"PING"}"#)
+        XCTAssertEqual(try level.receive().text, #"{"pong":"PONG"}"#, "subscribed: its read is on its way")
+        let latest = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: "/join", timeout: 10)
+        try latest.send(text: #"{"message_sequence":0}"#)
+        try latest.send(text: #"{"ping":"PING"}"#)
+        XCTAssertEqual(try latest.receive().text, #"{"pong":"PONG"}"#)
+        redis.resume()
+        XCTAssertEqual(try latest.receive().text, #"{"message":"m3","last_sequence":3}"#, "the latest, from a follow-up read")
+        XCTAssertEqual(try server.publish("/join", "m4").status, 202)
+        XCTAssertEqual(try level.receive().text, #"{"message":"m4","last_sequence":4}"#)
+        XCTAssertEqual(try latest.receive().text, #"{"message":"m4","last_sequence":4}"#)
+    }
+
     /// Eight multiplexed pollers (eight channels each) re-polling at every timeout while Redis is
     /// down: the subscriptions that timed out leave the pending reads at once, so what waits stays
     /// at one poll's worth (64) instead of growing by 64 a second.

@@ -164,11 +164,17 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     /// The last sequences the read must serve: every waiting reader's, and this window's own when
     /// subscribers wait on it (they are level with it and must be given what it missed). Distinct
     /// values only; past 256 of them, the whole list (a rare crowd of different positions).
+    /// The read remembers them: a subscriber joining while it is in flight is served by it only
+    /// if its position was asked for, else by a follow-up read.
     private func readArguments(_ name: String, _ read: ChannelRead) -> [[UInt8]] {
         var lasts = Set<Int>()
         for pending in read.waiting where !pending.cancelled { lasts.insert(pending.lastSequence) }
         if let channel = channels[name], channel.hasSubscribers { lasts.insert(channel.sequence) }
-        if lasts.count > 256 { return [Array("all".utf8)] }
+        if lasts.count > 256 {
+            read.requested = nil
+            return [Array("all".utf8)]
+        }
+        read.requested = lasts
         return lasts.isEmpty ? [Array("0".utf8)] : lasts.map { Array(String($0).utf8) }
     }
 
@@ -199,8 +205,13 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             if pubsubReady { synced.insert(name) }
             channel.deliverBuffered()  // fills the gap for subscribers already waiting here
         }
+        var followUp: [PendingSubscription] = []
         for pending in read?.waiting ?? [] where !pending.cancelled {
             guard let subscriber = pending.subscriber else { continue }
+            if let requested = read?.requested, !requested.contains(pending.lastSequence) {
+                followUp.append(pending)  // joined after the read was sent, at a position it did not ask for
+                continue
+            }
             // Catch up from what was read (the replay rule on the store's list), then wait here.
             if let handle = channel.subscribe(lastSequence: pending.lastSequence, subscriber: subscriber, from: snapshot) {
                 pending.attach(handle)
@@ -209,6 +220,12 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             }
         }
         channel.deliverBuffered()  // anything pub/sub brought past the read
+        if !followUp.isEmpty {
+            let next = ChannelRead()
+            reads[name] = next
+            for pending in followUp { next.add(pending) }
+            startRead(name)
+        }
         releaseIfDisposable(channel)
     }
 
@@ -265,9 +282,12 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
 /// pollers re-polling every `LONGPOLL_TIMEOUT` would otherwise pile up here until it returns.
 private final class ChannelRead {
     var inFlight = false
+    /// The last sequences the read in flight was asked to serve; `nil`: the whole list.
+    var requested: Set<Int>? = []
     private(set) var waiting: [PendingSubscription] = []
 
     func add(_ pending: PendingSubscription) {
+        pending.read = self
         pending.index = waiting.count
         waiting.append(pending)
     }
@@ -293,7 +313,7 @@ private final class PendingSubscription: SubscriptionHandle {
     private(set) var cancelled = false
     private var attached: SubscriptionHandle?
     /// The read this subscription waits for, until it completes; its place in that read's list.
-    private weak var read: ChannelRead?
+    fileprivate weak var read: ChannelRead?
     fileprivate var index = -1
 
     init(subscriber: ChannelSubscriber, lastSequence: Int, read: ChannelRead) {
