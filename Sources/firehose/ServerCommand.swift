@@ -29,7 +29,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
     var backend: String?
 
-    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[[user]:password@]host[:port][/db] (user: a Redis 6 ACL user). (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (default: \(defaults.redisTimeout))", valueName: "seconds"))
@@ -41,7 +41,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))
@@ -76,6 +76,8 @@ struct ServerCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
+
+    @OptionGroup var stateFile: StateFileOptions
 
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
@@ -115,6 +117,7 @@ struct ServerCommand: ParsableCommand {
         }
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
+        try stateFile.apply(to: &configuration)
         return configuration
     }
 

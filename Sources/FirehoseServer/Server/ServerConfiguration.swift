@@ -45,6 +45,7 @@ public struct ServerConfiguration: Sendable {
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
+    public var stateFile = StateFileConfiguration()
 
     public init() {}
 
@@ -65,5 +66,6 @@ public struct ServerConfiguration: Sendable {
         guard sseHeartbeatInterval > 0 else { throw .invalidConfiguration("the SSE heartbeat interval must be positive") }
         guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
+        try stateFile.validate(backend: backend)
     }
 }
