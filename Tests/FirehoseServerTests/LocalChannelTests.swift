@@ -41,7 +41,8 @@ final class LocalChannelTests: XCTestCase {
             ("behind by 2", 3, [4, 5]),
             ("behind by 1", 4, [5]),
             ("level waits", 5, []),
-            ("ahead waits", 9, []),
+            // The channel was reset under the client (spec EXT-13): the new generation, all of it.
+            ("ahead gets every buffered message", 9, [3, 4, 5]),
         ]
         for test in cases {
             let channel = channel(sequence: 5, bufferSize: 3)
@@ -121,7 +122,8 @@ final class LocalChannelTests: XCTestCase {
             ("level with the snapshot", 5, [], [6, 7]),
             ("between snapshot and window", 6, [], [7]),
             ("level with the window", 7, [], []),
-            ("ahead of both", 12, [], []),
+            // Ahead of the store (the truth): the snapshot's generation, then the window's rest.
+            ("ahead of both", 12, [3, 4, 5], [6, 7]),
         ]
         for test in cases {
             let channel = channel(sequence: 7, bufferSize: 3)
@@ -368,7 +370,8 @@ final class LocalChannelTests: XCTestCase {
         XCTAssertTrue(channel.hasSubscribers, "waiting subscribers stay")
         publishNext(channel)
         XCTAssertEqual(level.sequences, [1], "the next message, whatever its number")
-        XCTAssertEqual(ahead.sequences, [1])
+        // The ahead subscriber was given the buffered generation when it subscribed (EXT-13).
+        XCTAssertEqual(ahead.sequences, [3, 4, 5, 1])
         XCTAssertEqual(owner.released, [])
     }
 }

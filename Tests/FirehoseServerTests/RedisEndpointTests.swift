@@ -30,7 +30,9 @@ final class RedisEndpointTests: XCTestCase {
                 XCTFail("\(test.url): refused")
                 continue
             }
-            XCTAssertEqual(endpoint, RedisEndpoint(host: test.host, port: test.port, database: test.database, password: test.password), test.url)
+            // The ACL user is kept (the part before the colon, when there is one).
+            let user = test.url.contains("user:") ? "user" : nil
+            XCTAssertEqual(endpoint, RedisEndpoint(host: test.host, port: test.port, database: test.database, password: test.password, user: user), test.url)
         }
     }
 

@@ -59,17 +59,19 @@ final class RedisKeysTests: XCTestCase {
     }
 
     func testPublishKeysMatchTheScriptsArguments() {
-        // KEYS[1...9] as the script reads them: the published payload is KEYS[9] .. "\n" .. seq .. "\n" .. body.
+        // numkeys 2, KEYS[1..2], then ARGV[1..7] as the script reads them (only keys in KEYS, so an
+        // ACL user limited to firehose:* may run it): the published payload is
+        // ARGV[7] .. "\n" .. seq .. "\n" .. body.
         let cases: [(name: String, options: PublishOptions, ttl: String, size: String, persist: String)] = [
             ("defaults", PublishOptions(bufferSize: 100), "86400", "100", "false"),
             ("persisted, no buffer", PublishOptions(ttl: 60, bufferSize: 0, persist: true), "60", "0", "true"),
         ]
         for test in cases {
             let keys = RedisKeys.publishKeys(channel: "/p", body: Array("b\nody".utf8), options: test.options).map(text)
-            XCTAssertEqual(keys, ["firehose:/p:sequence", "firehose:/p:list", "firehose:channel_updates", test.ttl, "b\nody",
+            XCTAssertEqual(keys, ["2", "firehose:/p:sequence", "firehose:/p:list", "firehose:channel_updates", test.ttl, "b\nody",
                                   test.size, test.persist, "\n", "/p"], test.name)
             // What a subscriber node would parse back from the script's PUBLISH.
-            let payload = Array((keys[8] + keys[7] + "5" + keys[7] + keys[4]).utf8)
+            let payload = Array((keys[9] + keys[8] + "5" + keys[8] + keys[5]).utf8)
             let update = RedisKeys.parseUpdate(payload)
             XCTAssertEqual(update?.channel, "/p", test.name)
             XCTAssertEqual(update?.sequence, 5, test.name)
