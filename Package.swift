@@ -51,7 +51,7 @@ let package = Package(
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
+            dependencies: ["FirehoseCore", "FirehoseAuth", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
             swiftSettings: releaseSpeed
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
@@ -62,6 +62,7 @@ let package = Package(
                 "FirehoseServer",
                 "FirehoseClient",
                 "FirehoseCore",
+                "FirehoseAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,7 +84,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient"]),
+        .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient", "FirehoseAuth"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -74,6 +74,8 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
 
+    @OptionGroup var auth: AuthOptions
+
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
@@ -108,6 +110,7 @@ struct ServerCommand: ParsableCommand {
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
+        try auth.apply(to: &configuration)
         return configuration
     }
 
@@ -126,6 +129,7 @@ struct ServerCommand: ParsableCommand {
             (backend: \(server.backendName), long-poll timeout: \(configuration.longPollTimeout) s, \
             buffer: \(configuration.defaultBufferSize), pid: \(getpid()))
             """)
+        server.logAccessControl()
         server.run()
         server.logger.info("firehose stopped")
     }

@@ -19,7 +19,9 @@ public final class FirehoseServer {
     public private(set) var boundPort = 0
 
     public convenience init(configuration: ServerConfiguration) throws(ServerError) {
-        try self.init(configuration: configuration, policy: AllowAllPolicy())
+        try configuration.validate()
+        try self.init(configuration: configuration,
+                      policy: ConfiguredPolicy.make(configuration.auth, logger: Logger(level: configuration.logLevel)))
     }
 
     /// With a given access policy (the configured one is built from `configuration` otherwise).

@@ -1,0 +1,52 @@
+/// Access control settings (`spec/auth.md`). With nothing configured the server is open, as
+/// Firehose is, and unmodified clients see no change.
+public struct AuthConfiguration: Sendable {
+    /// What needs credentials.
+    public enum Scope: String, Sendable, CaseIterable {
+        case publish
+        case subscribe
+        case all
+
+        var guardsPublish: Bool { self != .subscribe }
+        var guardsSubscribe: Bool { self != .publish }
+    }
+
+    /// `--jwt-secret`: enables HS256 (at least 32 bytes).
+    public var jwtSecret: [UInt8]?
+    /// The text of each `--jwt-public-key` file (PEM): enables RS256 and/or ES256.
+    public var jwtPublicKeysPEM: [String] = []
+    /// `--jwt-audience`: tokens must name it in `aud`.
+    public var audience: String?
+    /// `--jwt-issuer`: tokens must carry it as `iss`.
+    public var issuer: String?
+    /// `--jwt-leeway`: seconds of clock skew allowed on `exp` and `nbf`.
+    public var leeway: Double = 0
+    /// `--jwt-cookie`: the cookie that may carry the token (none by default).
+    public var cookieName: String?
+    /// `--auth`: what needs a token; nil means `publish` once a key is configured.
+    public var scope: Scope?
+
+    public init() {}
+
+    /// Whether any key is configured, i.e. whether a token policy guards the server.
+    public var usesTokens: Bool { jwtSecret != nil || !jwtPublicKeysPEM.isEmpty }
+
+    /// What is guarded when anything is.
+    public var effectiveScope: Scope { scope ?? .publish }
+
+    /// Leeway beyond a minute hides real clock faults rather than absorbing skew; a day is the
+    /// hard bound so that a typo (seconds for milliseconds) cannot disable expiry.
+    static let leewayRange: ClosedRange<Double> = 0...86_400
+
+    public func validate() throws(ServerError) {
+        guard Self.leewayRange.contains(leeway) else {
+            throw .invalidConfiguration("--jwt-leeway \(leeway) is out of range (0 to 86400)")
+        }
+        if scope != nil, !usesTokens {
+            throw .invalidConfiguration("--auth \(scope!.rawValue) needs a key: give --jwt-secret or --jwt-public-key")
+        }
+        if let cookieName, cookieName.isEmpty || cookieName.contains(where: { $0 == ";" || $0 == "=" || $0 == " " }) {
+            throw .invalidConfiguration("--jwt-cookie '\(cookieName)' is not a cookie name")
+        }
+    }
+}
