@@ -30,12 +30,13 @@ struct WebSocketTransport {
         }
         let context = self.context
         let judged = multiplexed ? subscriptions.map(\.channel) : [channel]
-        connection.authorize(.subscribe, channels: judged, request: request) { _ in
+        connection.authorize(.subscribe, channels: judged, request: request) { until in
             guard let bev = connection.detach() else { return }
             let socket = WebSocketConnection(context: context, bev: bev)
             let session = WebSocketSession(context: context, mode: multiplexed ? .multiplex : .channel(channel),
                                            upgradeRequest: request, socket: socket)
-            socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session, subscriptions: subscriptions)
+            socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session,
+                         subscriptions: subscriptions, expiresAt: until)
         }
     }
 
