@@ -46,7 +46,7 @@ def pytest_addoption(parser):
         "--auth-url",
         default=os.environ.get("FIREHOSE_AUTH_URL"),
         help="a second server with access control on (spec/auth.md): started with --jwt-secret, --auth all "
-        "and --jwt-cookie firehose_token, and with the public keys of --jwt-es256-key and --jwt-rs256-key "
+        "--jwt-cookie firehose_token and --allowed-origins http://app.example,https://second.example:8443, and with the public keys of --jwt-es256-key and --jwt-rs256-key "
         "when given. test_auth.py skips without it (env FIREHOSE_AUTH_URL)",
     )
     group.addoption("--jwt-secret", default=os.environ.get("FIREHOSE_JWT_SECRET"),

@@ -6,7 +6,7 @@
 #                         subscribes on the first, so delivery crosses nodes
 #   FIREHOSE_ARGS         more server arguments
 # A further server with access control on (spec/auth.md: HS256 secret, ES256 and RS256 public keys,
-# --auth all, --jwt-cookie firehose_token) serves compat/test_auth.py, given to pytest as --auth-url.
+# --auth all, --jwt-cookie firehose_token, two allowed origins) serves compat/test_auth.py, given to pytest as --auth-url.
 # Extra arguments go to pytest.
 set -euo pipefail
 binary=${1:?usage: compat/run-local.sh path/to/firehose [pytest args...]}
@@ -68,6 +68,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rs256.p
 openssl pkey -in "$work/rs256.pem" -pubout -out "$work/rs256.pub"
 jwt_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 start_node auth --jwt-secret "$jwt_secret" --auth all --jwt-cookie firehose_token \
+  --allowed-origins http://app.example,https://second.example:8443 \
   --jwt-public-key "$work/es256.pub" --jwt-public-key "$work/rs256.pub"
 auth=(--auth-url "http://127.0.0.1:$port_auth" --jwt-secret "$jwt_secret"
       --jwt-es256-key "$work/es256.pem" --jwt-rs256-key "$work/rs256.pem")

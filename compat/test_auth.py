@@ -424,3 +424,58 @@ def test_auth_13_event_stream_ends_when_its_token_expires(auth):
     assert data.startswith(b"HTTP/1.1 200 OK\r\n"), data
     assert b"Transfer-Encoding: chunked" in data and data.endswith(b"0\r\n\r\n"), data
     assert time.monotonic() - started < 4.5
+
+
+# -- AUTH-14, AUTH-15: origins and preflight --------------------------------------------------------
+
+OTHER_ORIGIN = "https://second.example:8443"
+STRANGER = "https://stranger.example"
+
+
+@pytest.mark.clause("AUTH-14")
+def test_auth_14_cors_echo_only_for_allowed_origins(auth):
+    channel = fresh("auth14")
+    publish(auth, channel, "m")
+    token = bearer(hs(auth, subscribe=[channel]))
+    for origin, echoed in ((ORIGIN, ORIGIN), ("HTTPS://Second.Example:8443", "HTTPS://Second.Example:8443"),
+                           (STRANGER, None), ("null", None)):
+        resp = auth.get(lp_query(channel, 0), dict(token, Origin=origin))
+        assert resp.status == 200 and resp.message() == ("m", 1), resp
+        assert resp.header("Access-Control-Allow-Origin") == echoed, resp
+    # Refusals carry the echo only for allowed origins too.
+    assert auth.get(lp_query(channel, 0), {"Origin": STRANGER}).header("Access-Control-Allow-Origin") is None
+
+
+@pytest.mark.clause("AUTH-14")
+def test_auth_14_websocket_from_a_disallowed_origin_is_refused(auth):
+    channel = fresh("auth14ws")
+    token = bearer(hs(auth, subscribe=[channel]))
+    conn, resp, _ = ws.handshake(auth, channel, dict(token, Origin=STRANGER))
+    assert_forbidden(resp)
+    assert conn.read_until_close() == b""
+    ws.connect(auth, channel, dict(token, Origin=OTHER_ORIGIN)).close()
+    ws.connect(auth, channel, token).close()
+
+
+@pytest.mark.clause("AUTH-15")
+def test_auth_15_preflight_for_allowed_origins(auth):
+    channel = fresh("auth15")
+    with auth.connect() as conn:
+        resp = conn.request("OPTIONS", channel, None, {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
+                                                       "Access-Control-Request-Headers": "authorization"})
+        assert resp.status == 204, resp
+        assert resp.header("Access-Control-Allow-Origin") == ORIGIN
+        assert "Authorization" in resp.header("Access-Control-Allow-Headers").split(", ")
+        assert set(resp.header("Access-Control-Allow-Methods").split(", ")) >= {"GET", "PUT", "POST"}
+        assert resp.header("Access-Control-Max-Age") == "600"
+        assert resp.header("Access-Control-Allow-Credentials") == "true"
+        assert conn.request("OPTIONS", channel, None, {"Origin": STRANGER}).status == 403
+        assert conn.request("OPTIONS", channel).status == 403
+        # Still keep-alive: the next request on the connection is served.
+        assert conn.put(channel, "after", bearer(hs(auth, publish=[channel]))).raw == ACCEPTED
+
+
+@pytest.mark.clause("AUTH-15")
+def test_auth_15_no_key_and_any_origin_keeps_the_reference_405(server, channel):
+    resp = server.request("OPTIONS", channel, None, {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"})
+    assert resp.status == 405 and resp.header("Allow") == "GET", resp

@@ -28,6 +28,9 @@ struct AuthOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("What needs a token: publish, subscribe or all; needs a key. (env: FIREHOSE_AUTH; default: publish when a key is configured)", valueName: "scope"))
     var auth: String?
 
+    @Option(name: .long, help: ArgumentHelp("Comma-separated browser origins (scheme://host[:port]) that get CORS headers, may open WebSockets and get OPTIONS preflights answered; * for any. (env: FIREHOSE_ALLOWED_ORIGINS; default: *)", valueName: "origins"))
+    var allowedOrigins: String?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         var settings = configuration.auth
         if let secret = jwtSecret ?? Environment.string("FIREHOSE_JWT_SECRET") { settings.jwtSecret = Array(secret.utf8) }
@@ -44,6 +47,11 @@ struct AuthOptions: ParsableArguments {
                 throw ValidationError("--auth \(scope) is not one of publish, subscribe, all")
             }
             settings.scope = parsed
+        }
+        if let origins = allowedOrigins ?? Environment.string("FIREHOSE_ALLOWED_ORIGINS") {
+            settings.allowedOrigins = origins.split(separator: ",").map { item in
+                String(item.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            }.filter { !$0.isEmpty }
         }
         configuration.auth = settings
     }

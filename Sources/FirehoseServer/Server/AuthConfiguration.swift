@@ -25,8 +25,24 @@ public struct AuthConfiguration: Sendable {
     public var cookieName: String?
     /// `--auth`: what needs a token; nil means `publish` once a key is configured.
     public var scope: Scope?
+    /// `--allowed-origins`: the browser origins that get CORS headers and may open WebSockets;
+    /// `["*"]` (the default, Firehose's behaviour) allows any.
+    public var allowedOrigins: [String] = ["*"]
 
     public init() {}
+
+    /// Whether any origin is allowed (the default).
+    public var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
+
+    /// Whether `origin` (an `Origin` header value) is allowed: origins compare exactly, ignoring
+    /// ASCII case (scheme and host are case-insensitive; browsers send them in lower case).
+    func allows(origin: String) -> Bool {
+        allowsAnyOrigin || allowedOrigins.contains { $0.lowercased() == origin.lowercased() }
+    }
+
+    /// Whether `OPTIONS` preflights are answered: only once something differs from Firehose
+    /// (a key or an origin list), so that by default `OPTIONS` stays the reference's 405.
+    var answersPreflight: Bool { usesTokens || !allowsAnyOrigin }
 
     /// Whether any key is configured, i.e. whether a token policy guards the server.
     public var usesTokens: Bool { jwtSecret != nil || !jwtPublicKeysPEM.isEmpty }
@@ -44,6 +60,11 @@ public struct AuthConfiguration: Sendable {
         }
         if scope != nil, !usesTokens {
             throw .invalidConfiguration("--auth \(scope!.rawValue) needs a key: give --jwt-secret or --jwt-public-key")
+        }
+        for origin in allowedOrigins where origin != "*" {
+            guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                throw .invalidConfiguration("--allowed-origins '\(origin)' is not an origin (scheme://host[:port], or *)")
+            }
         }
         if let cookieName, cookieName.isEmpty || cookieName.contains(where: { $0 == ";" || $0 == "=" || $0 == " " }) {
             throw .invalidConfiguration("--jwt-cookie '\(cookieName)' is not a cookie name")

@@ -20,7 +20,7 @@ struct SSETransport: SubscriptionTransport {
     }
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
-        let cors = HTTPReplies.cors(request)
+        let cors = HTTPReplies.cors(request, context.configuration.auth)
         let multiplexed = ReservedPaths.isMultiplex(request.path)
         var channels: [(String, Int)]
         if multiplexed {

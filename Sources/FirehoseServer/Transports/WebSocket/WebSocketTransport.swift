@@ -14,6 +14,12 @@ struct WebSocketTransport {
             connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
             return
         }
+        // A browser's WebSocket is not bound by CORS: the Origin check is the server's to make.
+        if let origin = request.value(.origin), !context.configuration.auth.allows(origin: origin) {
+            context.logger.debug("\(connection.peerDescription): WebSocket upgrade from origin \(origin), not allowed; 403")
+            connection.respond(.forbidden)
+            return
+        }
         guard let key = request.value(.secWebSocketKey), !key.isEmpty else {
             context.logger.info("\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
             connection.respond(.badRequest, body: WebSocketTransport.invalidRequest)
