@@ -55,6 +55,11 @@ def pytest_addoption(parser):
                     help="a P-256 private key file (PEM) whose public key the --auth-url server trusts")
     group.addoption("--jwt-rs256-key", default=os.environ.get("COMPAT_JWT_RS256_KEY"),
                     help="an RSA private key file (PEM) whose public key the --auth-url server trusts")
+    group.addoption("--hook-server-url", default=os.environ.get("FIREHOSE_HOOK_SERVER_URL"),
+                    help="a server started with --auth all --auth-timeout 1 and --auth-url pointing at "
+                    "compat/hook_server.py; the AUTH-16 tests skip without it")
+    group.addoption("--hook-url", default=os.environ.get("COMPAT_HOOK_URL"),
+                    help="the base URL of that compat/hook_server.py, whose GET / lists what it was sent")
 
 
 @pytest.fixture(scope="session")
@@ -145,3 +150,12 @@ def auth(pytestconfig) -> AuthServer:
     except OSError as exc:
         pytest.fail(f"cannot connect to the access-control server at {url}: {exc}", pytrace=False)
     return srv
+
+
+@pytest.fixture(scope="session")
+def hooked(pytestconfig):
+    """(server asking the hook, the hook's base URL); the test is skipped without them."""
+    url, hook = pytestconfig.getoption("--hook-server-url"), pytestconfig.getoption("--hook-url")
+    if not url or not hook:
+        pytest.skip("no hook server: give --hook-server-url and --hook-url (compat/run-local.sh does)")
+    return wire.Server(url, pytestconfig.getoption("--longpoll-timeout"), pytestconfig.getoption("--idle-timeout")), hook

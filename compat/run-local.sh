@@ -6,7 +6,8 @@
 #                         subscribes on the first, so delivery crosses nodes
 #   FIREHOSE_ARGS         more server arguments
 # A further server with access control on (spec/auth.md: HS256 secret, ES256 and RS256 public keys,
-# --auth all, --jwt-cookie firehose_token, two allowed origins) serves compat/test_auth.py, given to pytest as --auth-url.
+# --auth all, --jwt-cookie firehose_token, two allowed origins) serves compat/test_auth.py, given to pytest as --auth-url;
+# another asks compat/hook_server.py (--auth-url on the server; --hook-server-url and --hook-url to pytest).
 # Extra arguments go to pytest.
 set -euo pipefail
 binary=${1:?usage: compat/run-local.sh path/to/firehose [pytest args...]}
@@ -70,8 +71,14 @@ jwt_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 start_node auth --jwt-secret "$jwt_secret" --auth all --jwt-cookie firehose_token \
   --allowed-origins http://app.example,https://second.example:8443 \
   --jwt-public-key "$work/es256.pub" --jwt-public-key "$work/rs256.pub"
+# And a server asking an authorization hook (compat/hook_server.py) about everything, 1 s timeout.
+python3 "$(dirname "$0")/hook_server.py" >"$work/hook.port" 2>"$work/hook.log" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/hook.port" ] && break; sleep 0.05; done
+start_node hook --auth-url "http://127.0.0.1:$(cat "$work/hook.port")/authorize" --auth all --auth-timeout 1
 auth=(--auth-url "http://127.0.0.1:$port_auth" --jwt-secret "$jwt_secret"
-      --jwt-es256-key "$work/es256.pem" --jwt-rs256-key "$work/rs256.pem")
+      --jwt-es256-key "$work/es256.pem" --jwt-rs256-key "$work/rs256.pem"
+      --hook-server-url "http://127.0.0.1:$port_hook" --hook-url "http://127.0.0.1:$(cat "$work/hook.port")")
 publish=()
 if [ "$nodes" = 2 ]; then
   start_node 2
@@ -81,7 +88,7 @@ echo "compat: $backend backend, $nodes node(s): subscribing on $url${publish:+, 
 
 status=0
 python3 -m pytest compat -q --url "$url" "${publish[@]}" "${auth[@]}" "$@" || status=$?
-for n in $(seq 1 "$nodes") auth; do
+for n in $(seq 1 "$nodes") auth hook; do
   eval "pid=\$pid_$n"
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "node $n died during the compat suite:"; cat "$work/node$n.log"; exit 1

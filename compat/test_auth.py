@@ -479,3 +479,56 @@ def test_auth_15_preflight_for_allowed_origins(auth):
 def test_auth_15_no_key_and_any_origin_keeps_the_reference_405(server, channel):
     resp = server.request("OPTIONS", channel, None, {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"})
     assert resp.status == 405 and resp.header("Allow") == "GET", resp
+
+
+# -- AUTH-16: the authorization hook ------------------------------------------------------------------
+
+
+def hook_log(hook_url: str) -> list:
+    with Server(hook_url, 1, 1).connect() as conn:
+        resp = conn.get("/")
+    assert resp.status == 200, resp
+    return resp.json()
+
+
+@pytest.mark.clause("AUTH-16")
+def test_auth_16_hook_answers_become_the_clients(hooked):
+    server, hook = hooked
+    base = fresh("auth16")
+    credentials = {"Cookie": "session=abc", "Authorization": "Token xyz", "Origin": ORIGIN}
+    with server.connect() as conn:
+        assert conn.put(f"{base}/allow?x=1", "m", credentials).raw == ACCEPTED
+        resp = conn.get(lp_query(f"{base}/allow", 0), credentials)
+        assert resp.status == 200 and resp.message() == ("m", 1), resp
+        assert_no_token(conn.get(f"{base}/unauth"))
+        assert_forbidden(conn.get(f"{base}/deny"))
+        resp = conn.get(f"{base}/broken")
+        assert resp.status == 503, resp
+    asked = [entry for entry in hook_log(hook) if entry["body"]["channel"].startswith(base)]
+    assert asked[0] == {"body": {"action": "publish", "channel": f"{base}/allow", "method": "PUT",
+                                 "path": f"{base}/allow?x=1", "client": "127.0.0.1"},
+                        "cookie": "session=abc", "authorization": "Token xyz", "origin": ORIGIN,
+                        "content_type": "application/json"}, asked[0]
+    assert asked[1]["body"]["action"] == "subscribe" and asked[1]["body"]["method"] == "GET", asked[1]
+    assert len(asked) == 5, asked
+
+
+@pytest.mark.clause("AUTH-16")
+def test_auth_16_silent_hook_is_503_and_delays_no_one_else(hooked):
+    server, _ = hooked
+    base = fresh("auth16slow")
+    slow = server.connect(timeout=5)
+    started = time.monotonic()
+    slow.send_request("PUT", f"{base}/slow", b"s")
+    with server.connect() as conn:
+        for i in range(3):
+            asked = time.monotonic()
+            assert conn.put(f"{base}/allow{i}", "a").raw == ACCEPTED
+            assert time.monotonic() - asked < 0.5
+    resp = slow.read_response()
+    assert resp.status == 503, resp
+    assert 0.9 < time.monotonic() - started < 2.5
+    # WebSocket upgrades are judged by the hook too.
+    _, resp, _ = ws.handshake(server, f"{base}/deny")
+    assert_forbidden(resp)
+    ws.connect(server, f"{base}/allow").close()

@@ -25,11 +25,20 @@ struct AuthOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A cookie that may carry the token, after the Authorization header and the access_token parameter. (env: FIREHOSE_JWT_COOKIE; default: none)", valueName: "name"))
     var jwtCookie: String?
 
-    @Option(name: .long, help: ArgumentHelp("What needs a token: publish, subscribe or all; needs a key. (env: FIREHOSE_AUTH; default: publish when a key is configured)", valueName: "scope"))
+    @Option(name: .long, help: ArgumentHelp("What needs a token: publish, subscribe or all; needs a key. (env: FIREHOSE_AUTH; default: publish when a key or hook is configured)", valueName: "scope"))
     var auth: String?
 
     @Option(name: .long, help: ArgumentHelp("Comma-separated browser origins (scheme://host[:port]) that get CORS headers, may open WebSockets and get OPTIONS preflights answered; * for any. (env: FIREHOSE_ALLOWED_ORIGINS; default: *)", valueName: "origins"))
     var allowedOrigins: String?
+
+    @Option(name: .long, help: ArgumentHelp("An authorization hook: each guarded publish and subscription is POSTed there as JSON with the client's Cookie, Authorization and Origin; 2xx allows, 401/403 pass through, anything else is 503. (env: FIREHOSE_AUTH_URL; default: none)", valueName: "url"))
+    var authUrl: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds the hook may take before the client gets 503, 0.1 to 60. (env: FIREHOSE_AUTH_TIMEOUT; default: 5)", valueName: "seconds"))
+    var authTimeout: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a hook decision (allow or deny) is reused for the same credentials, channel and action, 0 to 86400; 0 asks every time. (env: FIREHOSE_AUTH_CACHE_TTL; default: 0)", valueName: "seconds"))
+    var authCacheTtl: Double?
 
     func apply(to configuration: inout ServerConfiguration) throws {
         var settings = configuration.auth
@@ -53,6 +62,9 @@ struct AuthOptions: ParsableArguments {
                 String(item.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
             }.filter { !$0.isEmpty }
         }
+        settings.hookURL = authUrl ?? Environment.string("FIREHOSE_AUTH_URL")
+        settings.hookTimeout = try authTimeout ?? Environment.double("FIREHOSE_AUTH_TIMEOUT") ?? settings.hookTimeout
+        settings.hookCacheTTL = try authCacheTtl ?? Environment.double("FIREHOSE_AUTH_CACHE_TTL") ?? settings.hookCacheTTL
         configuration.auth = settings
     }
 

@@ -3,20 +3,33 @@ internal import FirehoseCore
 /// Builds the access policy the configuration asks for, and says in the start-up log what it
 /// guards. With no key configured it is `AllowAllPolicy`: Firehose has no access control.
 enum ConfiguredPolicy {
-    static func make(_ configuration: AuthConfiguration, logger: Logger) throws(ServerError) -> AccessPolicy {
-        guard configuration.usesTokens else { return AllowAllPolicy() }
-        return try TokenPolicy(configuration: configuration, logger: logger)
+    static func make(_ configuration: AuthConfiguration, loop: EventLoop, logger: Logger) throws(ServerError) -> AccessPolicy {
+        let tokens = configuration.usesTokens ? try TokenPolicy(configuration: configuration, logger: logger) : nil
+        let hook = configuration.hookURL.flatMap(HookEndpoint.init(url:)).map {
+            HookPolicy(endpoint: $0, configuration: configuration, loop: loop, logger: logger)
+        }
+        switch (tokens, hook) {
+        case let (tokens?, hook?): return ChainedPolicy(first: tokens, then: hook)
+        case let (tokens?, nil): return tokens
+        case let (nil, hook?): return hook
+        case (nil, nil): return AllowAllPolicy()
+        }
     }
 
     /// One line for the log: whether access control is on and what it covers.
     static func summary(of policy: AccessPolicy, configuration: AuthConfiguration) -> String {
-        guard let tokens = policy as? TokenPolicy else { return "access control: off (anyone may publish and subscribe)" }
+        guard configuration.isEnabled else { return "access control: off (anyone may publish and subscribe)" }
         let covered = switch configuration.effectiveScope {
         case .publish: "publishing (subscribing is open)"
         case .subscribe: "subscribing (publishing is open)"
         case .all: "publishing and subscribing"
         }
-        return "access control: on for \(covered); tokens: \(tokens.algorithms.joined(separator: ", "))"
+        var means: [String] = []
+        if let tokens = (policy as? TokenPolicy) ?? ((policy as? ChainedPolicy)?.first as? TokenPolicy) {
+            means.append("tokens: \(tokens.algorithms.joined(separator: ", "))")
+        }
+        if let hook = configuration.hookURL { means.append("hook: \(hook)") }
+        return "access control: on for \(covered); \(means.joined(separator: "; "))"
     }
 
     /// Whether anyone who can reach the server may publish.

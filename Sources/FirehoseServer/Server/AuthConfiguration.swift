@@ -28,6 +28,12 @@ public struct AuthConfiguration: Sendable {
     /// `--allowed-origins`: the browser origins that get CORS headers and may open WebSockets;
     /// `["*"]` (the default, Firehose's behaviour) allows any.
     public var allowedOrigins: [String] = ["*"]
+    /// `--auth-url`: an HTTP authorization hook asked about each publish and subscription.
+    public var hookURL: String?
+    /// `--auth-timeout`: seconds the hook may take before the client gets 503.
+    public var hookTimeout: Double = 5
+    /// `--auth-cache-ttl`: seconds a hook decision is reused; 0 asks every time.
+    public var hookCacheTTL: Double = 0
 
     public init() {}
 
@@ -42,7 +48,10 @@ public struct AuthConfiguration: Sendable {
 
     /// Whether `OPTIONS` preflights are answered: only once something differs from Firehose
     /// (a key or an origin list), so that by default `OPTIONS` stays the reference's 405.
-    var answersPreflight: Bool { usesTokens || !allowsAnyOrigin }
+    var answersPreflight: Bool { isEnabled || !allowsAnyOrigin }
+
+    /// Whether anything (a key or a hook) guards the server.
+    public var isEnabled: Bool { usesTokens || hookURL != nil }
 
     /// Whether any key is configured, i.e. whether a token policy guards the server.
     public var usesTokens: Bool { jwtSecret != nil || !jwtPublicKeysPEM.isEmpty }
@@ -58,8 +67,17 @@ public struct AuthConfiguration: Sendable {
         guard Self.leewayRange.contains(leeway) else {
             throw .invalidConfiguration("--jwt-leeway \(leeway) is out of range (0 to 86400)")
         }
-        if scope != nil, !usesTokens {
-            throw .invalidConfiguration("--auth \(scope!.rawValue) needs a key: give --jwt-secret or --jwt-public-key")
+        if scope != nil, !isEnabled {
+            throw .invalidConfiguration("--auth \(scope!.rawValue) needs a key or a hook: give --jwt-secret, --jwt-public-key or --auth-url")
+        }
+        if let hookURL, HookEndpoint(url: hookURL) == nil {
+            throw .invalidConfiguration("--auth-url \(hookURL) is not an http://host[:port]/path URL")
+        }
+        guard (0.1...60).contains(hookTimeout) else {
+            throw .invalidConfiguration("--auth-timeout \(hookTimeout) is out of range (0.1 to 60)")
+        }
+        guard (0...86_400).contains(hookCacheTTL) else {
+            throw .invalidConfiguration("--auth-cache-ttl \(hookCacheTTL) is out of range (0 to 86400)")
         }
         for origin in allowedOrigins where origin != "*" {
             guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
