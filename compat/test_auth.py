@@ -396,7 +396,8 @@ def test_auth_11_forbidden_multiplex_subscribe_gets_an_error_frame(auth):
 @pytest.mark.clause("AUTH-12")
 def test_auth_12_websocket_closes_with_1008_when_its_token_expires(auth):
     channel = fresh("auth12")
-    token = tokens.hs256({"subscribe": [channel], "exp": int(time.time()) + 2}, auth.secret)
+    # Expiring 2 to 3 s from now: room for the delivery below, even over Redis on a loaded machine.
+    token = tokens.hs256({"subscribe": [channel], "exp": int(time.time()) + 3}, auth.secret)
     sock = ws.connect(auth, f"{channel}?access_token={q(token)}")
     sock.send_json({"last_message_sequence": 0})
     publish(auth, channel, "before")
@@ -404,7 +405,7 @@ def test_auth_12_websocket_closes_with_1008_when_its_token_expires(auth):
     started = time.monotonic()
     frame = sock.expect_close(1008, timeout=5)
     assert frame.close_reason == b"token expired", frame
-    assert time.monotonic() - started < 3.5
+    assert time.monotonic() - started < 4
     # A token without exp keeps its socket.
     forever = tokens.hs256({"subscribe": [channel]}, auth.secret)
     sock = ws.connect(auth, channel, bearer(forever))
