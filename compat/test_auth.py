@@ -149,6 +149,7 @@ def test_auth_3_what_the_js_client_sends_with_params(auth):
     sock = ws.connect(auth, f"{channel}?access_token={q(token)}", origin)
     sock.send_json({"message_sequence": 1})
     assert json.loads(sock.recv_text()) == {"message": "two", "last_sequence": 2}
+    sock.assert_silent()
     publish(auth, channel, "three")
     assert json.loads(sock.recv_text()) == {"message": "three", "last_sequence": 3}
 
@@ -364,6 +365,7 @@ def test_auth_10_websocket_upgrade_refused_before_101(auth):
     _, resp, _ = ws.handshake(auth, f"/channels@firehose?subscribe={allowed}!0,{secret}!0&access_token={q(token)}")
     assert_forbidden(resp)
     sock = ws.connect(auth, f"/channels@firehose?subscribe={allowed}!0&access_token={q(token)}")
+    sock.assert_silent()  # subscribed for sure (across nodes too) before the publish
     publish(auth, allowed, "live")
     assert json.loads(sock.recv_text()) == {"channel": allowed, "message": "live", "last_sequence": 1}
 
@@ -400,6 +402,7 @@ def test_auth_12_websocket_closes_with_1008_when_its_token_expires(auth):
     token = tokens.hs256({"subscribe": [channel], "exp": int(time.time()) + 3}, auth.secret)
     sock = ws.connect(auth, f"{channel}?access_token={q(token)}")
     sock.send_json({"last_message_sequence": 0})
+    sock.assert_silent(0.5)
     publish(auth, channel, "before")
     assert json.loads(sock.recv_text()) == {"message": "before", "last_sequence": 1}
     started = time.monotonic()
