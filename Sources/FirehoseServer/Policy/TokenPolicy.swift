@@ -7,8 +7,8 @@ internal import FirehoseAuth
 /// Verification is paid once per request or connection: a multiplexed request names many
 /// channels with one token, and a WebSocket judges its later `multiplex_subscribe`s with the token
 /// of its upgrade, so the last token that verified is remembered with its grants, and a repeat of
-/// the same string costs a comparison instead of a signature check (HS256 measured about 5 µs and
-/// ES256 about 100 µs per check in a release build, against well under 1 µs for the comparison).
+/// the same string costs a string comparison instead of a verification (measured in a release
+/// build by VerificationCostTests: HS256 15 µs, RS256 35 µs, ES256 94 µs per token).
 /// Only successes are remembered, and their expiry is checked again on every use.
 final class TokenPolicy: AccessPolicy {
     private let verifier: JWTVerifier
