@@ -51,7 +51,7 @@ let package = Package(
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "FirehoseWebAssets", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
+            dependencies: ["FirehoseCore", "FirehoseAuth", "FirehoseWebAssets", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
             swiftSettings: releaseSpeed
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
@@ -67,6 +67,7 @@ let package = Package(
                 "FirehoseClient",
                 "FirehoseCore",
                 "FirehoseBuildInfo",
+                "FirehoseAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,7 +96,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient"]),
+        .testTarget(name: "FirehoseServerTests", dependencies: ["FirehoseServer", "FirehoseCore", "FirehoseClient", "FirehoseAuth"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -65,6 +65,24 @@ def pytest_addoption(parser):
         help="bytes queued for a client that does not read before the server cuts it off "
         "(env COMPAT_MAX_BUFFERED; default 1048576)",
     )
+    group.addoption(
+        "--auth-url",
+        default=os.environ.get("FIREHOSE_AUTH_URL"),
+        help="a second server with access control on (spec/auth.md): started with --jwt-secret, --auth all "
+        "--jwt-cookie firehose_token and --allowed-origins http://app.example,https://second.example:8443, and with the public keys of --jwt-es256-key and --jwt-rs256-key "
+        "when given. test_auth.py skips without it (env FIREHOSE_AUTH_URL)",
+    )
+    group.addoption("--jwt-secret", default=os.environ.get("FIREHOSE_JWT_SECRET"),
+                    help="the --jwt-secret of the --auth-url server (env FIREHOSE_JWT_SECRET)")
+    group.addoption("--jwt-es256-key", default=os.environ.get("COMPAT_JWT_ES256_KEY"),
+                    help="a P-256 private key file (PEM) whose public key the --auth-url server trusts")
+    group.addoption("--jwt-rs256-key", default=os.environ.get("COMPAT_JWT_RS256_KEY"),
+                    help="an RSA private key file (PEM) whose public key the --auth-url server trusts")
+    group.addoption("--hook-server-url", default=os.environ.get("FIREHOSE_HOOK_SERVER_URL"),
+                    help="a server started with --auth all --auth-timeout 1 and --auth-url pointing at "
+                    "compat/hook_server.py; the AUTH-16 tests skip without it")
+    group.addoption("--hook-url", default=os.environ.get("COMPAT_HOOK_URL"),
+                    help="the base URL of that compat/hook_server.py, whose GET / lists what it was sent")
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +145,43 @@ def _close_connections():
             leftover.close()
         except OSError:
             pass
+
+
+class AuthServer(wire.Server):
+    """The server with access control on, and what the suite knows of its keys."""
+
+    def __init__(self, url: str, longpoll_timeout: float, idle_timeout: float, secret: bytes,
+                 es256_key: "bytes | None", rs256_key: "bytes | None"):
+        super().__init__(url, longpoll_timeout, idle_timeout)
+        self.secret = secret
+        self.es256_key = es256_key
+        self.rs256_key = rs256_key
+
+
+@pytest.fixture(scope="session")
+def auth(pytestconfig) -> AuthServer:
+    """The access-control server; the test is skipped when the suite was not given one."""
+    url, secret = pytestconfig.getoption("--auth-url"), pytestconfig.getoption("--jwt-secret")
+    if not url or not secret:
+        pytest.skip("no access-control server: give --auth-url and --jwt-secret (compat/run-local.sh does)")
+
+    def read(option):
+        path = pytestconfig.getoption(option)
+        return open(path, "rb").read() if path else None
+
+    srv = AuthServer(url, pytestconfig.getoption("--longpoll-timeout"), pytestconfig.getoption("--idle-timeout"),
+                     secret.encode("utf-8"), read("--jwt-es256-key"), read("--jwt-rs256-key"))
+    try:
+        srv.connect(timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"cannot connect to the access-control server at {url}: {exc}", pytrace=False)
+    return srv
+
+
+@pytest.fixture(scope="session")
+def hooked(pytestconfig):
+    """(server asking the hook, the hook's base URL); the test is skipped without them."""
+    url, hook = pytestconfig.getoption("--hook-server-url"), pytestconfig.getoption("--hook-url")
+    if not url or not hook:
+        pytest.skip("no hook server: give --hook-server-url and --hook-url (compat/run-local.sh does)")
+    return wire.Server(url, pytestconfig.getoption("--longpoll-timeout"), pytestconfig.getoption("--idle-timeout")), hook

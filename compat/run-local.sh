@@ -5,6 +5,9 @@
 #   COMPAT_NODES=2        start a second node on the same backend; the suite publishes there and
 #                         subscribes on the first, so delivery crosses nodes
 #   FIREHOSE_ARGS         more server arguments
+# A further server with access control on (spec/auth.md: HS256 secret, ES256 and RS256 public keys,
+# --auth all, --jwt-cookie firehose_token, two allowed origins) serves compat/test_auth.py, given to pytest as --auth-url;
+# another asks compat/hook_server.py (--auth-url on the server; --hook-server-url and --hook-url to pytest).
 # Extra arguments go to pytest.
 set -euo pipefail
 binary=${1:?usage: compat/run-local.sh path/to/firehose [pytest args...]}
@@ -34,11 +37,16 @@ fi
 # shellcheck disable=SC2206
 args+=(${FIREHOSE_ARGS:-})
 
-# start_node N: starts node N and sets port_N from its start-up line.
+# start_node N [ARGS...]: starts node N with the common arguments and ARGS, and sets port_N and
+# pid_N from its start-up line.
 start_node() {
-  "$binary" server "${args[@]}" 2>"$work/node$1.log" &
+  local name=$1
+  shift
+  "$binary" server "${args[@]}" "$@" 2>"$work/node$name.log" &
   pids+=($!)
   local pid=$! port=""
+  eval "pid_$name=$pid"
+  set -- "$name"
   for _ in $(seq 1 100); do
     port=$(grep -o 'listening on http://[^ ]*' "$work/node$1.log" | sed 's/.*://' || true)
     [ -n "$port" ] && break
@@ -56,6 +64,23 @@ start_node() {
 
 start_node 1
 url="http://127.0.0.1:$port_1"
+# Keys for the access-control server: a fresh secret and key pairs per run, nothing on disk after.
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$work/es256.pem"
+openssl pkey -in "$work/es256.pem" -pubout -out "$work/es256.pub"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rs256.pem" 2>/dev/null
+openssl pkey -in "$work/rs256.pem" -pubout -out "$work/rs256.pub"
+jwt_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+start_node auth --jwt-secret "$jwt_secret" --auth all --jwt-cookie firehose_token \
+  --allowed-origins http://app.example,https://second.example:8443 \
+  --jwt-public-key "$work/es256.pub" --jwt-public-key "$work/rs256.pub"
+# And a server asking an authorization hook (compat/hook_server.py) about everything, 1 s timeout.
+python3 "$(dirname "$0")/hook_server.py" >"$work/hook.port" 2>"$work/hook.log" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/hook.port" ] && break; sleep 0.05; done
+start_node hook --auth-url "http://127.0.0.1:$(cat "$work/hook.port")/authorize" --auth all --auth-timeout 1
+auth=(--auth-url "http://127.0.0.1:$port_auth" --jwt-secret "$jwt_secret"
+      --jwt-es256-key "$work/es256.pem" --jwt-rs256-key "$work/rs256.pem"
+      --hook-server-url "http://127.0.0.1:$port_hook" --hook-url "http://127.0.0.1:$(cat "$work/hook.port")")
 publish=()
 if [ "$nodes" = 2 ]; then
   start_node 2
@@ -64,9 +89,9 @@ fi
 echo "compat: $backend backend, $nodes node(s): subscribing on $url${publish:+, publishing on ${publish[1]}}"
 
 status=0
-python3 -m pytest compat -q --url "$url" "${publish[@]}" "$@" || status=$?
-for n in $(seq 1 "$nodes"); do
-  pid=${pids[$(( ${#pids[@]} - nodes + n - 1 ))]}
+python3 -m pytest compat -q --url "$url" "${publish[@]}" "${auth[@]}" "$@" || status=$?
+for n in $(seq 1 "$nodes") auth hook; do
+  eval "pid=\$pid_$n"
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "node $n died during the compat suite:"; cat "$work/node$n.log"; exit 1
   fi

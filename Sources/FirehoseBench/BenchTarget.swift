@@ -42,6 +42,10 @@ public struct BenchTarget {
     let basePath: String
     /// Distinguishes this run's channels from any earlier run's on the same server.
     let runID: String
+    /// A bearer token for a server with access control (Firehose protocol): sent as
+    /// `Authorization: Bearer` on publishes and as `access_token` in subscription URLs, the way
+    /// the Firehose JS client's `params` sends it.
+    public var accessToken: String?
 
     public init(url: String, proto: WireProtocol) throws(BenchError) {
         guard url.hasPrefix("http://") else { throw .usage("--url must start with http:// (got \(url))") }
@@ -77,7 +81,16 @@ public struct BenchTarget {
     /// The start of a Firehose long-poll, up to the sequence: a subscriber keeps it, since 10,000
     /// of them re-poll tens of thousands of times a second.
     func firehosePollPrefix(channel: Int) -> [UInt8] {
-        Array("GET \(channelPath(channel))?last_message_sequence=".utf8)
+        Array("GET \(channelPath(channel))?\(tokenParameter)last_message_sequence=".utf8)
+    }
+
+    /// `access_token=...&` when a token is given, else nothing.
+    private var tokenParameter: String {
+        accessToken.map { "access_token=\($0.percentEncodedForQuery())&" } ?? ""
+    }
+
+    private var authorizationHeader: String {
+        accessToken.map { "Authorization: Bearer \($0)\r\n" } ?? ""
     }
 
     func firehosePoll(prefix: [UInt8], sequence: Int) -> [UInt8] {
@@ -114,7 +127,7 @@ public struct BenchTarget {
         case .firehose: "PUT \(basePath)/bench/\(channelName(channel)) HTTP/1.1"
         case .nchan: "POST \(basePath)/pub/\(channelName(channel)) HTTP/1.1"
         }
-        var request = Array("\(line)\r\nHost: \(hostHeader)\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        var request = Array("\(line)\r\nHost: \(hostHeader)\r\n\(authorizationHeader)Content-Length: \(body.count)\r\n\r\n".utf8)
         request += body
         return request
     }
@@ -134,13 +147,14 @@ public struct BenchTarget {
 
     /// A catch-up GET: answered at once from the buffer (Firehose only).
     func catchUpRequest(channel: Int, sequence: Int) -> [UInt8] {
-        Array("GET \(channelPath(channel))?last_message_sequence=\(sequence) HTTP/1.1\r\nHost: \(hostHeader)\r\n\r\n".utf8)
+        Array("GET \(channelPath(channel))?\(tokenParameter)last_message_sequence=\(sequence) HTTP/1.1\r\nHost: \(hostHeader)\r\n\r\n".utf8)
     }
 
     func webSocketUpgrade(channel: Int, from point: ResumePoint) -> [UInt8] {
         switch proto {
         case .firehose:
-            return WebSocketClientFrame.upgradeRequest(path: channelPath(channel), host: hostHeader)
+            let query = accessToken.map { "?access_token=\($0.percentEncodedForQuery())" } ?? ""
+            return WebSocketClientFrame.upgradeRequest(path: channelPath(channel) + query, host: hostHeader)
         case .nchan:
             var path = channelPath(channel)
             if let id = point.eventID { path += "?last_event_id=\(id.percentEncodedForQuery())" }

@@ -33,7 +33,14 @@ struct TargetOptions: ParsableArguments {
     @Flag(help: "Print one JSON line on stdout instead of the summary.")
     var json = false
 
-    func target() throws -> BenchTarget { try BenchTarget(url: url, proto: proto) }
+    @Option(name: .customLong("access-token"), help: "A bearer token for a server with access control: sent as Authorization: Bearer on publishes and as access_token in subscription URLs.")
+    var accessToken: String?
+
+    func target() throws -> BenchTarget {
+        var target = try BenchTarget(url: url, proto: proto)
+        target.accessToken = accessToken
+        return target
+    }
 
     func emit(_ report: BenchReport) {
         print(json ? report.json : report.text)

@@ -8,7 +8,7 @@ struct FirehoseCommand: ParsableCommand {
         commandName: "firehose",
         abstract: "A Firehose-compatible real-time server: HTTP long-poll pub/sub with sequence numbers.",
         version: FirehoseVersion.current,
-        subcommands: [ServerCommand.self, PublishCommand.self, ConsumeCommand.self, VersionCommand.self],
+        subcommands: [ServerCommand.self, PublishCommand.self, ConsumeCommand.self, TokenCommand.self, VersionCommand.self],
         defaultSubcommand: ServerCommand.self
     )
 }

@@ -25,6 +25,9 @@ struct PublishCommand: ParsableCommand {
     @Flag(help: "Keep the channel forever (sends X-Firehose-Persist: true).")
     var persist = false
 
+    @Option(help: ArgumentHelp("A bearer token for a server that requires one to publish (sends Authorization: Bearer). (env: FIREHOSE_TOKEN)", valueName: "token"))
+    var token: String?
+
     @Option(help: "Publish the message this many times.")
     var times: Int = 1
 
@@ -40,6 +43,7 @@ struct PublishCommand: ParsableCommand {
         if let ttl { headers.append(("Cache-Control", "max-age=\(ttl)")) }
         if let bufferSize { headers.append(("X-Firehose-Buffer-Size", String(bufferSize))) }
         if persist { headers.append(("X-Firehose-Persist", "true")) }
+        if let token = token ?? Environment.string("FIREHOSE_TOKEN") { headers.append(("Authorization", "Bearer \(token)")) }
         do {
             let connection = try HTTPClientConnection(host: endpoint.host, port: endpoint.port)
             for _ in 0..<times {

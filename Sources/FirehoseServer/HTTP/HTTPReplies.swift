@@ -2,9 +2,10 @@ internal import FirehoseCore
 
 /// Response pieces that several HTTP handlers share, each worded as the reference words it.
 enum HTTPReplies {
-    /// `Access-Control-Allow-Origin` echoing a non-empty `Origin`, on consumer responses only.
-    static func cors(_ request: HTTPRequest) -> [(String, String)] {
-        guard let origin = request.value(.origin), !origin.isEmpty else { return [] }
+    /// `Access-Control-Allow-Origin` echoing a non-empty `Origin`, on consumer responses only,
+    /// when `--allowed-origins` allows that origin (any, by default).
+    static func cors(_ request: HTTPRequest, _ auth: AuthConfiguration) -> [(String, String)] {
+        guard let origin = request.value(.origin), !origin.isEmpty, auth.allows(origin: origin) else { return [] }
         return [("Access-Control-Allow-Origin", origin)]
     }
 
@@ -34,7 +35,7 @@ enum HTTPReplies {
 
     static func invalidChannel(_ request: HTTPRequest, on connection: HTTPConnection, context: ServerContext) {
         context.logger.info("\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
-        connection.respond(.badRequest, headers: textPlain + cors(request), body: Array("Channel names must be valid UTF-8.".utf8))
+        connection.respond(.badRequest, headers: textPlain + cors(request, context.configuration.auth), body: Array("Channel names must be valid UTF-8.".utf8))
     }
 
     /// `405` naming the method, with `Allow: GET`, as the reference answers anything it does not serve.
@@ -46,7 +47,7 @@ enum HTTPReplies {
     /// The HTTP answer to a refusal of the access policy (RFC 6750 for bearer tokens): no detail
     /// that would help a forger; the reason, if any, went to the log.
     static func denied(_ denial: AccessDenial, request: HTTPRequest, on connection: HTTPConnection) {
-        let cors = cors(request)
+        let cors = cors(request, connection.context.configuration.auth)
         switch denial {
         case .unauthenticated:
             connection.respond(.unauthorized, headers: [("WWW-Authenticate", "Bearer")] + cors)

@@ -58,6 +58,8 @@ final class RequestRouter {
                 multiplexLongPoll.handle(request, on: connection)
             } else if request.method == "GET" {
                 longPoll.handle(request, on: connection)
+            } else if request.method == "OPTIONS", context.configuration.auth.answersPreflight {
+                CORSPreflight.answer(request, on: connection, auth: context.configuration.auth)
             } else {
                 HTTPReplies.methodNotAllowed(request, on: connection, context: context)
             }

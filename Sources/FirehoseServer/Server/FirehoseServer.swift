@@ -19,11 +19,18 @@ public final class FirehoseServer {
     public private(set) var boundPort = 0
 
     public convenience init(configuration: ServerConfiguration) throws(ServerError) {
-        try self.init(configuration: configuration, policy: AllowAllPolicy())
+        try self.init(configuration: configuration) { loop throws(ServerError) in
+            try ConfiguredPolicy.make(configuration.auth, loop: loop, logger: Logger(level: configuration.logLevel))
+        }
     }
 
     /// With a given access policy (the configured one is built from `configuration` otherwise).
-    init(configuration: ServerConfiguration, policy: AccessPolicy) throws(ServerError) {
+    convenience init(configuration: ServerConfiguration, policy: AccessPolicy) throws(ServerError) {
+        try self.init(configuration: configuration) { _ in policy }
+    }
+
+    /// `makePolicy` builds the access policy on the server's loop (a hook policy makes requests on it).
+    private init(configuration: ServerConfiguration, makePolicy: (EventLoop) throws(ServerError) -> AccessPolicy) throws(ServerError) {
         try configuration.validate()
         self.configuration = configuration
         loop = try EventLoop()
@@ -33,6 +40,7 @@ public final class FirehoseServer {
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
                                   timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize)
         }
+        let policy = try makePolicy(loop)
         context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend, policy: policy)
         router = RequestRouter(context: context)
         loadStateFile()

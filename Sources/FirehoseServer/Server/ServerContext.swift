@@ -18,6 +18,8 @@ final class ServerContext {
     let lingerQueue: DeadlineQueue
     /// Open WebSockets, pinged when silent for `webSocketPingInterval` and closed if still silent.
     let webSocketPingQueue: DeadlineQueue
+    /// WebSockets and event streams whose token expires, ended at its expiry (spec/auth.md).
+    let credentialExpiry: ExpiryQueue
     private(set) var openConnections = 0
     private(set) var openWebSockets = 0
 
@@ -32,6 +34,7 @@ final class ServerContext {
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)
         webSocketPingQueue = DeadlineQueue(loop: loop, duration: configuration.webSocketPingInterval)
+        credentialExpiry = ExpiryQueue(loop: loop)
     }
 
     func connectionOpened() { openConnections += 1 }

@@ -10,7 +10,7 @@ struct LongPollTransport {
             HTTPReplies.invalidChannel(request, on: connection, context: context)
             return
         }
-        let cors = HTTPReplies.cors(request)
+        let cors = HTTPReplies.cors(request, context.configuration.auth)
         let lastSequence = QueryString.value(of: "last_message_sequence", in: request.query).map { LenientInteger.parse($0) } ?? 0
         guard lastSequence >= 0 else {
             connection.respond(.badRequest, headers: cors, body: HTTPReplies.negativeSequenceBody)

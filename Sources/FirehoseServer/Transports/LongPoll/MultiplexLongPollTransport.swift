@@ -7,7 +7,7 @@ struct MultiplexLongPollTransport {
     unowned let context: ServerContext
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
-        let cors = HTTPReplies.cors(request)
+        let cors = HTTPReplies.cors(request, context.configuration.auth)
         let subscriptions: [MultiplexSubscription]
         do throws(MultiplexSubscription.Failure) {
             switch request.method {

@@ -3,12 +3,15 @@ internal import FirehoseCore
 /// One Server-Sent Events stream: its subscriptions (one channel, or several multiplexed) and the
 /// `ResponseStream` it writes events to. Every missed message still buffered is replayed, then
 /// each new one live (the WebSocket rule). Loop thread only.
-final class SSESession: ChannelSubscriber, ResponseStreamDelegate {
+final class SSESession: ChannelSubscriber, ResponseStreamDelegate, Expiring {
     private unowned let context: ServerContext
     private var stream: ResponseStream?
     /// Multiplexed: each channel's position, in the order of the URL's list (the event id).
     private var positions: [(channel: String, sequence: Int)]?
     private var subscriptions: [SubscriptionHandle] = []
+    /// When the request's token expires (spec/auth.md): the stream ends then.
+    private(set) var expiresAt = Double.infinity
+    var expiryIndex = -1
 
     init(context: ServerContext, multiplexed: Bool) {
         self.context = context
@@ -44,7 +47,23 @@ final class SSESession: ChannelSubscriber, ResponseStreamDelegate {
         stream?.write(SSEFormats.heartbeat)
     }
 
+    /// Ends the stream at `time` (Unix seconds), when the token that allowed it expires.
+    func expire(at time: Double) {
+        guard stream != nil else { return }
+        expiresAt = time
+        context.credentialExpiry.add(self)
+    }
+
+    /// `finish` does not call the delegate back, so the subscriptions are let go here first.
+    func expired() {
+        guard let stream else { return }
+        context.logger.debug("event stream token expired; ending the stream")
+        streamClosed()
+        stream.finish()
+    }
+
     func streamClosed() {
+        context.credentialExpiry.remove(self)
         stream = nil
         let held = subscriptions
         subscriptions = []

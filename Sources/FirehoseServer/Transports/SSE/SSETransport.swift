@@ -20,7 +20,7 @@ struct SSETransport: SubscriptionTransport {
     }
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
-        let cors = HTTPReplies.cors(request)
+        let cors = HTTPReplies.cors(request, context.configuration.auth)
         let multiplexed = ReservedPaths.isMultiplex(request.path)
         var channels: [(String, Int)]
         if multiplexed {
@@ -51,7 +51,7 @@ struct SSETransport: SubscriptionTransport {
         }
         let context = self.context
         let heartbeats = self.heartbeats
-        connection.authorize(.subscribe, channels: channels.map(\.0), request: request) { _ in
+        connection.authorize(.subscribe, channels: channels.map(\.0), request: request) { until in
             var headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
             if !cors.isEmpty { headers += cors + [("Access-Control-Allow-Credentials", "true")] }
             let session = SSESession(context: context, multiplexed: multiplexed)
@@ -59,6 +59,7 @@ struct SSETransport: SubscriptionTransport {
                                                       maxQueuedBytes: context.configuration.webSocketMaxBufferedBytes,
                                                       delegate: session) else { return }
             session.start(on: stream, channels: channels)
+            if let until { session.expire(at: until) }
         }
     }
 

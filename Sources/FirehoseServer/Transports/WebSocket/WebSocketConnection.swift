@@ -12,7 +12,7 @@ internal import FirehoseCore
 /// are handed to wslay only once complete (their headers are read here), so between messages its
 /// state is empty and the context is freed, and made again when the client next sends something.
 /// Loop thread only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
-final class WebSocketConnection: SocketConnection {
+final class WebSocketConnection: SocketConnection, Expiring {
     private unowned let context: ServerContext
     private var wslay: OpaquePointer?
     private var session: WebSocketSession?
@@ -28,6 +28,10 @@ final class WebSocketConnection: SocketConnection {
     private var fragmented = false
     /// How many more input bytes wslay may read now: exactly the complete frames handed to it.
     private var readAllowance = 0
+    /// When the upgrade's credentials expire (Unix seconds; infinity when they do not), and the
+    /// socket's place in the context's `credentialExpiry` queue.
+    private(set) var expiresAt = Double.infinity
+    var expiryIndex = -1
 
     init(context: ServerContext, bev: BufferEvent) {
         self.context = context
@@ -36,10 +40,16 @@ final class WebSocketConnection: SocketConnection {
 
     /// Sends the 101, starts reading frames (including any the client sent right behind its
     /// upgrade request), and starts `session`, which makes the subscriptions the URL asked for.
-    func start(handshake: [UInt8], session: WebSocketSession, subscriptions: [MultiplexSubscription]) {
+    /// `expiresAt` (Unix seconds) is when the upgrade's credentials run out: the socket is closed
+    /// with 1008 then.
+    func start(handshake: [UInt8], session: WebSocketSession, subscriptions: [MultiplexSubscription], expiresAt: Double? = nil) {
         guard let bev else { return }
         retainWhileOpen()
         self.session = session
+        if let expiresAt {
+            self.expiresAt = expiresAt
+            context.credentialExpiry.add(self)
+        }
         let me = Unmanaged.passUnretained(self).toOpaque()
         self.context.webSocketOpened()
         // A whole frame must fit in the input buffer before it is handed to wslay.
@@ -226,7 +236,24 @@ final class WebSocketConnection: SocketConnection {
     }
 
     override func willEnd() {
+        context.credentialExpiry.remove(self)
         endSession()
+    }
+
+    /// Ends the socket at `time` (Unix seconds) unless it already ends sooner: a subscription made
+    /// on the open socket was allowed only until then.
+    func expire(at time: Double) {
+        guard isOpen, time < expiresAt else { return }
+        context.credentialExpiry.remove(self)
+        expiresAt = time
+        context.credentialExpiry.add(self)
+    }
+
+    /// The token of the upgrade expired: close with 1008 (spec/auth.md).
+    func expired() {
+        guard isOpen, !closeWhenFlushed else { return }
+        context.logger.debug("\(peerDescription): WebSocket token expired; closing with 1008")
+        closeWith(WebSocketFraming.tokenExpiredClose)
     }
 
     private func endSession() {
@@ -247,6 +274,7 @@ final class WebSocketConnection: SocketConnection {
     }
 
     override func willClose() {
+        context.credentialExpiry.remove(self)
         endSession()
         if let wslay { wslay_event_context_free(wslay) }
         wslay = nil

@@ -22,5 +22,8 @@ enum WebSocketFraming {
     /// (message too big), and an empty ping.
     static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
     static let tooBigClose: [UInt8] = [0x88, 0x02, 0x03, 0xF1]
+    /// Close with 1008 (policy violation) and the reason `token expired`: the credentials of the
+    /// upgrade ran out (spec/auth.md).
+    static let tokenExpiredClose: [UInt8] = [0x88, 0x0F, 0x03, 0xF0] + Array("token expired".utf8)
     static let ping: [UInt8] = [0x89, 0x00]
 }

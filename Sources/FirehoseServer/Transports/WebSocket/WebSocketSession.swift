@@ -105,7 +105,8 @@ final class WebSocketSession: ChannelSubscriber {
             context.policy.authorize(.subscribe, channel: entry.channel, credentials: credentials) { [self] decision in
                 guard isActive else { return }
                 switch decision {
-                case .allowed:
+                case let .allowed(until):
+                    if let until { self.socket?.expire(at: until) }
                     subscribe([entry], counter: .subscribedMultiplexedWebSocketDynamic)
                 case let .denied(denial):
                     context.record(.errors)

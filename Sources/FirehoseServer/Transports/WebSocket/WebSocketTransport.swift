@@ -14,6 +14,12 @@ struct WebSocketTransport {
             connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
             return
         }
+        // A browser's WebSocket is not bound by CORS: the Origin check is the server's to make.
+        if let origin = request.value(.origin), !context.configuration.auth.allows(origin: origin) {
+            context.logger.debug("\(connection.peerDescription): WebSocket upgrade from origin \(origin), not allowed; 403")
+            connection.respond(.forbidden)
+            return
+        }
         guard let key = request.value(.secWebSocketKey), !key.isEmpty else {
             context.logger.info("\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
             connection.respond(.badRequest, body: WebSocketTransport.invalidRequest)
@@ -30,12 +36,13 @@ struct WebSocketTransport {
         }
         let context = self.context
         let judged = multiplexed ? subscriptions.map(\.channel) : [channel]
-        connection.authorize(.subscribe, channels: judged, request: request) { _ in
+        connection.authorize(.subscribe, channels: judged, request: request) { until in
             guard let bev = connection.detach() else { return }
             let socket = WebSocketConnection(context: context, bev: bev)
             let session = WebSocketSession(context: context, mode: multiplexed ? .multiplex : .channel(channel),
                                            upgradeRequest: request, socket: socket)
-            socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session, subscriptions: subscriptions)
+            socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session,
+                         subscriptions: subscriptions, expiresAt: until)
         }
     }
 
