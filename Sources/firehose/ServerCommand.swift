@@ -78,6 +78,7 @@ struct ServerCommand: ParsableCommand {
     var logLevel: String?
 
     @OptionGroup var stateFile: StateFileOptions
+    @OptionGroup var redisHA: RedisHAOptions
 
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
@@ -118,6 +119,7 @@ struct ServerCommand: ParsableCommand {
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         try stateFile.apply(to: &configuration)
+        try redisHA.apply(to: &configuration)
         return configuration
     }
 

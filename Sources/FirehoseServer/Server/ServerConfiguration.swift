@@ -46,6 +46,7 @@ public struct ServerConfiguration: Sendable {
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
     public var stateFile = StateFileConfiguration()
+    public var redisHA = RedisHAConfiguration()
 
     public init() {}
 
@@ -67,5 +68,6 @@ public struct ServerConfiguration: Sendable {
         guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
         try stateFile.validate(backend: backend)
+        try redisHA.validate(backend: backend, redisTimeout: redisTimeout)
     }
 }
