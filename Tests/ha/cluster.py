@@ -184,6 +184,7 @@ class Cluster:
                 process.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        shutil.rmtree(self.workdir, ignore_errors=True)  # logs were printed already if the test failed
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{open(os.path.join(self.workdir, name), errors='replace').read()[-3000:]}"
