@@ -18,6 +18,7 @@ STATIC_SCRATCH   ?= .build-static
 
 .PHONY: all deps bench-deps browser-deps build release run test unit-test compat compat-local test-browser bench bench-smoke clean
 .PHONY: release-static install install-systemd uninstall deb test-deb
+.PHONY: test-redis-ha
 
 all: build
 
@@ -85,6 +86,17 @@ test-browser: browser-deps build
 
 bench-smoke: build
 	bench/smoke.sh .build/debug
+
+## test-redis-ha: a real Redis failover: master, one replica and three sentinels (Debian's
+## redis-sentinel, installed if missing) on free loopback ports under two nodes that find the master
+## through the sentinels; the master is SIGKILLed mid-stream (Tests/ha). Under a minute; -s prints
+## the measured failover times and message counts.
+test-redis-ha: deps build
+	@dpkg -s redis-sentinel >/dev/null 2>&1 || { \
+	  echo "installing: redis-sentinel"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-sentinel; \
+	  $(SUDO) systemctl disable --now redis-sentinel >/dev/null 2>&1 || $(SUDO) service redis-sentinel stop >/dev/null 2>&1 || true; }
+	FIREHOSE_BIN=.build/debug/firehose python3 -m pytest Tests/ha -q -s -p no:cacheprovider
 
 ## bench: the benchmark matrix (ours memory/redis vs Nchan memory/redis, release build, loopback);
 ## prints the tables and writes bench/results/latest.md. About 10 minutes.

@@ -79,6 +79,7 @@ struct ServerCommand: ParsableCommand {
 
     @OptionGroup var stateFile: StateFileOptions
     @OptionGroup var auth: AuthOptions
+    @OptionGroup var redisHA: RedisHAOptions
 
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
@@ -120,6 +121,7 @@ struct ServerCommand: ParsableCommand {
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         try stateFile.apply(to: &configuration)
         try auth.apply(to: &configuration)
+        try redisHA.apply(to: &configuration)
         return configuration
     }
 

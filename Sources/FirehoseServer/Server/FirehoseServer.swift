@@ -38,7 +38,8 @@ public final class FirehoseServer {
         let backend: ChannelBackend = switch configuration.backend {
         case .memory: MemoryBackend(loop: loop, logger: logger)
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
-                                  timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize)
+                                  timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize,
+                                  ha: configuration.redisHA)
         }
         let policy = try makePolicy(loop)
         context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend, policy: policy)

@@ -47,6 +47,7 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     public var stateFile = StateFileConfiguration()
     public var auth = AuthConfiguration()
+    public var redisHA = RedisHAConfiguration()
 
     public init() {}
 
@@ -69,5 +70,6 @@ public struct ServerConfiguration: Sendable {
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
         try stateFile.validate(backend: backend)
         try auth.validate()
+        try redisHA.validate(backend: backend, redisTimeout: redisTimeout)
     }
 }

@@ -25,8 +25,13 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     private var synced: Set<String> = []
     private var reads: [String: ChannelRead] = [:]
     private var retryTimer: LoopTimer!
+    /// With `--redis-sentinels`: where the master is; it starts the data connections.
+    private var sentinel: RedisSentinelMonitor?
+    /// With `--redis-min-replicas`: the replicas' confirmation of every publish.
+    private var replicaWait: RedisReplicaWait?
 
-    init(loop: EventLoop, logger: Logger, endpoint: RedisEndpoint, timeout: Double, windowSize: Int) {
+    init(loop: EventLoop, logger: Logger, endpoint: RedisEndpoint, timeout: Double, windowSize: Int,
+         ha: RedisHAConfiguration = RedisHAConfiguration()) {
         self.logger = logger
         self.windowSize = max(1, windowSize)
         commands = RedisConnection(role: "command", loop: loop, logger: logger, endpoint: endpoint, timeout: timeout)
@@ -41,8 +46,18 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             self.pubsubReady = false
             self.synced.removeAll()  // anything may be published while we cannot hear it
         }
-        commands.start()
-        pubsub.start()
+        if ha.minReplicas > 0 {
+            replicaWait = RedisReplicaWait(commands: commands, minReplicas: ha.minReplicas, timeoutMilliseconds: ha.replicaTimeoutMilliseconds)
+        }
+        if let masterName = ha.masterName, !ha.sentinels.isEmpty {
+            let monitor = RedisSentinelMonitor(loop: loop, logger: logger, sentinels: ha.sentinels, masterName: masterName,
+                                               timeout: timeout, dataConnections: [commands, pubsub])
+            sentinel = monitor
+            monitor.start()
+        } else {
+            commands.start()
+            pubsub.start()
+        }
     }
 
     var channelCount: Int { channels.count }
@@ -63,20 +78,35 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
 
     private func evalPublish(channel: String, body: [UInt8], options: PublishOptions, retryOnNoScript: Bool,
                              completion: @escaping (PublishOutcome) -> Void) {
+        guard let replicaWait else {
+            sendPublish(channel: channel, body: body, options: options, retryOnNoScript: retryOnNoScript, completion: completion,
+                        answered: completion)
+            return
+        }
+        replicaWait.publish(completion: completion) { publish in
+            sendPublish(channel: channel, body: body, options: options, retryOnNoScript: retryOnNoScript, completion: completion,
+                        answered: { publish.outcome = $0 })
+        }
+    }
+
+    /// The publish script; `answered` gets its outcome (the replicas, if required, confirm later).
+    private func sendPublish(channel: String, body: [UInt8], options: PublishOptions, retryOnNoScript: Bool,
+                             completion: @escaping (PublishOutcome) -> Void, answered: @escaping (PublishOutcome) -> Void) {
         let call: [[UInt8]] = scriptSHA.map { [Array("EVALSHA".utf8), $0] } ?? [Array("EVAL".utf8), RedisKeys.publishScript]
         commands.command(call + RedisKeys.publishKeys(channel: channel, body: body, options: options)) { [weak self] reply in
             switch reply {
             case let .integer(sequence)?:
-                completion(.accepted(sequence: sequence))
+                answered(.accepted(sequence: sequence))
             case let .error(message)? where message.hasPrefix("NOSCRIPT") && retryOnNoScript:
-                // Redis restarted or its script cache was flushed: send the script itself once.
+                // Redis restarted or its script cache was flushed: send the script itself once
+                // (as a new publish: the WAIT already sent does not cover it).
                 self?.scriptSHA = nil
                 self?.loadScript()
                 self?.evalPublish(channel: channel, body: body, options: options, retryOnNoScript: false, completion: completion)
             case let .error(message)?:
-                completion(.unavailable(reason: "Redis refused the publish: \(message)"))
+                answered(.unavailable(reason: "Redis refused the publish: \(message)"))
             default:
-                completion(.unavailable(reason: "Redis did not confirm the publish; it may or may not have been stored."))
+                answered(.unavailable(reason: "Redis did not confirm the publish; it may or may not have been stored."))
             }
         }
     }

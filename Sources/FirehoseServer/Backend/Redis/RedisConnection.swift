@@ -14,7 +14,8 @@ final class RedisConnection {
     let role: String
     private unowned let loop: EventLoop
     private let logger: Logger
-    private let endpoint: RedisEndpoint
+    /// Where the link goes; with Sentinel, the master they name (`switchTo`).
+    private(set) var endpoint: RedisEndpoint
     private let timeout: Double
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     /// Ready for commands: connected, authenticated and on the right database.
@@ -39,6 +40,12 @@ final class RedisConnection {
     var onReady: (() -> Void)?
     /// Called when an established connection is lost (its pending commands already got `nil`).
     var onLost: (() -> Void)?
+    /// Called whenever an attempt fails or the link goes, before the retry is scheduled: Sentinel
+    /// asks where the master is now (and a sentinel link moves on to the next sentinel).
+    var onFailure: (() -> Void)?
+    /// Check with `ROLE` after the handshake that this node is the master: behind Sentinel, an
+    /// address may name a demoted master that now answers as a replica (and refuses writes).
+    var requiresMaster = false
 
     init(role: String, loop: EventLoop, logger: Logger, endpoint: RedisEndpoint, timeout: Double) {
         self.role = role
@@ -185,10 +192,59 @@ final class RedisConnection {
         handshake(steps[...])
     }
 
+    /// The last handshake step behind Sentinel: a node that is not (or no longer) the master is
+    /// left at once, with the ordinary backoff, and Sentinel is asked again (`onFailure`).
+    private func checkRole() {
+        send([Array("ROLE".utf8)]) { [weak self] reply in
+            guard let self, let reply else { return }  // nil: the link dropped, `disconnected` retries
+            if case let .array(parts) = reply, case let .string(role)? = parts.first, role == Array("master".utf8) {
+                self.ready()
+                return
+            }
+            let role = if case let .array(parts) = reply, case let .string(name)? = parts.first { String(decoding: name, as: UTF8.self) } else { "unknown" }
+            self.lastFailure = "Redis at \(self.endpoint) is not the master (ROLE: \(role))"
+            self.logger.warn("\(self.lastFailure!) on the \(self.role) connection; asking Sentinel again")
+            self.outageLogged = true
+            if let context = self.context { redisAsyncDisconnect(context) }  // `disconnected` retries
+        }
+    }
+
+    /// Moves the link to another address (the master Sentinel names now): a link to the old one is
+    /// dropped (its pending commands get `nil`, `onLost` runs) and the new one is tried at once.
+    func switchTo(host: String, port: Int) {
+        if host == endpoint.host, port == endpoint.port, context != nil || isConnected { return }
+        let moved = host != endpoint.host || port != endpoint.port
+        endpoint.host = host
+        endpoint.port = port
+        if moved { logger.info("Redis \(role) connection now goes to \(endpoint)") }
+        if let context {
+            let wasConnected = isConnected
+            redisAsyncFree(context)
+            if self.context != nil {
+                // Not connected yet: no disconnect callback came.
+                self.context = nil
+                isConnected = false
+                sentAt.removeAll()
+                sentHead = 0
+                if wasConnected { onLost?() }
+            }
+        }
+        reconnectTimer.cancel()
+        backoff = 0.1
+        refused = false
+        connect()
+    }
+
+    /// The next connect goes here (a sentinel link moving on to the next sentinel after a failure).
+    func retarget(host: String, port: Int) {
+        endpoint.host = host
+        endpoint.port = port
+    }
+
     /// Sends AUTH and SELECT one after the other, each only once the previous one was accepted.
     private func handshake(_ steps: ArraySlice<(command: [[UInt8]], refusal: String)>) {
         guard let step = steps.first else {
-            ready()
+            if requiresMaster { checkRole() } else { ready() }
             return
         }
         send(step.command) { [weak self] reply in
@@ -255,6 +311,7 @@ final class RedisConnection {
             outageLogged = true
             onLost?()
         }
+        onFailure?()
         scheduleReconnect()
     }
 
@@ -267,6 +324,7 @@ final class RedisConnection {
         } else {
             logger.debug("Redis \(role) connection to \(endpoint) failed: \(reason)")
         }
+        onFailure?()
         scheduleReconnect()
     }
 
@@ -298,6 +356,7 @@ final class RedisConnection {
                 sentHead = 0
                 if wasConnected { onLost?() }
                 lastFailure = "Redis did not answer within \(timeout) s"
+                onFailure?()
                 scheduleReconnect()
             }
             return
