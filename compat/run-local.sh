@@ -12,6 +12,9 @@ shift
 backend=${COMPAT_BACKEND:-memory}
 nodes=${COMPAT_NODES:-1}
 export COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3
+# The operations tests (test_ops.py) start their own servers from it, to send them signals.
+FIREHOSE_BINARY=$(realpath "$binary")
+export FIREHOSE_BINARY
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }

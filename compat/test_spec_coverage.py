@@ -21,9 +21,10 @@ SPEC_DIR = HERE.parent / "spec"
 SPECS = {
     "http.md": ("FR", "PUB", "LP", "MTH", "CORS", "MUX", "ENC", "EXT"),
     "websocket.md": ("WS", "WSM", "WSX"),
+    "operations.md": ("OPS",),
 }
 GROUPS = tuple(group for groups in SPECS.values() for group in groups)
-EXTENSION_GROUPS = ("EXT", "WSX")
+EXTENSION_GROUPS = ("EXT", "WSX", "OPS")
 CLAUSE_LINE = re.compile(r"^\*\*(?P<id>[A-Z]+-\d+)\*\* \((?P<kind>reference|extension)\)\.", re.M)
 CLAUSE_ID = re.compile(r"^(?P<group>[A-Z]+)-(?P<n>\d+)$")
 

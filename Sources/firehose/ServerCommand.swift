@@ -74,6 +74,8 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
 
+    @OptionGroup var operations: OperationsOptions
+
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
@@ -108,6 +110,7 @@ struct ServerCommand: ParsableCommand {
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
+        try operations.apply(to: &configuration)
         return configuration
     }
 
@@ -122,10 +125,13 @@ struct ServerCommand: ParsableCommand {
         }
         server.stopOnSignals()
         server.logger.info("""
-            firehose \(FirehoseVersion.current) listening on http://\(server.boundHost):\(server.boundPort) \
+            firehose \(FirehoseVersion.current) listening on \(ServerURL.http(host: server.boundHost, port: server.boundPort)) \
             (backend: \(server.backendName), long-poll timeout: \(configuration.longPollTimeout) s, \
             buffer: \(configuration.defaultBufferSize), pid: \(getpid()))
             """)
+        if server.adminPort != 0 {
+            server.logger.info("admin listener on \(ServerURL.http(host: server.adminHost, port: server.adminPort)) (/metrics, /health, /ready, /channels)")
+        }
         server.run()
         server.logger.info("firehose stopped")
     }

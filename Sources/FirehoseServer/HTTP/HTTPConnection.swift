@@ -13,6 +13,13 @@ protocol PendingResponse: AnyObject {
     func cancel()
     /// The hold's deadline passed (only for holds given a timeout queue).
     func timedOut()
+    /// The server is draining: end the wait now if the client can be sent elsewhere (a held
+    /// long-poll answers 204, a stream ends); work in progress (a publish) just finishes.
+    func serverDraining()
+}
+
+extension PendingResponse {
+    func serverDraining() {}
 }
 
 /// One client TCP connection speaking HTTP/1.x: reads requests in order with keep-alive and
@@ -21,7 +28,7 @@ protocol PendingResponse: AnyObject {
 /// only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
 final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, DeferredWork {
     unowned let context: ServerContext
-    private unowned let router: RequestRouter
+    private unowned let router: any HTTPRequestRouting
     private let parser: HTTPRequestParser
     private var pending: PendingResponse?
     /// Whether the request being answered lets the connection stay open afterwards.
@@ -39,7 +46,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     private var readingEnabled = false
     private var inputFull = false
 
-    init(context: ServerContext, router: RequestRouter, bev: BufferEvent) {
+    init(context: ServerContext, router: any HTTPRequestRouting, bev: BufferEvent) {
         self.context = context
         self.router = router
         parser = HTTPRequestParser(maxHeaderBytes: context.configuration.maxHeaderBytes,
@@ -51,7 +58,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Starts reading. From here until `close`, the connection retains itself.
     func start() {
         guard let bev else { return }
-        retainWhileOpen()
+        retainWhileOpen(in: context.connections)
         context.connectionOpened()
         let me = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bev.raw, nil, { _, context in
@@ -151,6 +158,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func hold(_ pending: PendingResponse, timeout: DeadlineQueue?) {
         self.pending = pending
         if let timeout { timeout.schedule(self) } else { cancelDeadline() }
+        // A wait that began while draining ends at once (a long-poll gets its 204).
+        if context.draining { pending.serverDraining() }
     }
 
     /// Forgets a hold without answering it: whoever took the request over answers (or holds) next.
@@ -237,7 +246,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
             case let .complete(consumed):
                 input.drain(consumed)
                 let request = parser.takeRequest()
-                keepAliveAfterResponse = request.keepAlive
+                keepAliveAfterResponse = request.keepAlive && !context.draining
                 requestIsHTTP11 = request.versionMajor > 1 || (request.versionMajor == 1 && request.versionMinor >= 1)
                 router.route(request, on: self)
             case let .failed(status, reason):
@@ -331,6 +340,19 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
 
     override func didClose() {
         context.connectionClosed()
+    }
+
+    /// Draining: the response in flight is the connection's last. An idle connection closes now;
+    /// a held request ends as its kind says (`PendingResponse.serverDraining`); a request still
+    /// arriving or in progress is answered, then the connection closes.
+    override func drainForShutdown() {
+        guard let bev, !closeWhenFlushed else { return }
+        keepAliveAfterResponse = false
+        if let pending {
+            pending.serverDraining()
+        } else if !isProcessing, parser.atMessageStart, bev.input.count == 0 {
+            closeAfterFlush(linger: false)
+        }
     }
 
     /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket), with any

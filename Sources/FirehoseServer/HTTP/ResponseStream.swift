@@ -82,6 +82,13 @@ final class ResponseStream: PendingResponse {
 
     // MARK: PendingResponse
 
+    /// Draining: the stream ends cleanly (the terminating chunk) and its producer lets go.
+    func serverDraining() {
+        let delegate = self.delegate
+        finish()
+        delegate?.streamClosed()
+    }
+
     func cancel() {
         connection = nil
         let delegate = self.delegate

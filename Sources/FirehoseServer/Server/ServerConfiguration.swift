@@ -43,6 +43,7 @@ public struct ServerConfiguration: Sendable {
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
+    public var operations = OperationsConfiguration()
 
     public init() {}
 
@@ -63,5 +64,6 @@ public struct ServerConfiguration: Sendable {
         guard sseHeartbeatInterval > 0 else { throw .invalidConfiguration("the SSE heartbeat interval must be positive") }
         guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
+        try operations.validate()
     }
 }

@@ -19,6 +19,11 @@ final class ServerContext {
     /// Open WebSockets, pinged when silent for `webSocketPingInterval` and closed if still silent.
     let webSocketPingQueue: DeadlineQueue
     private(set) var openConnections = 0
+    /// Every open client socket, for the drain (see `ConnectionRegistry`).
+    let connections = ConnectionRegistry()
+    /// Set once, by the first SIGTERM/SIGINT: readiness answers 503, held requests end, and every
+    /// connection closes after its current request.
+    var draining = false
     private(set) var openWebSockets = 0
 
     init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend, policy: AccessPolicy) {

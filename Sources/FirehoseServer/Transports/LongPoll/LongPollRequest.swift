@@ -51,6 +51,13 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
         finish()
     }
 
+    /// Draining: 204 now, as at the timeout, so the client re-polls (reaching another node).
+    func serverDraining() {
+        guard !answered else { return }
+        finish()
+        connection.respond(.noContent, headers: cors)
+    }
+
     private func finish() {
         answered = true
         let held = subscriptions

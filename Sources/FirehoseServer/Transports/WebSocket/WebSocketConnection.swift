@@ -38,7 +38,7 @@ final class WebSocketConnection: SocketConnection {
     /// upgrade request), and starts `session`, which makes the subscriptions the URL asked for.
     func start(handshake: [UInt8], session: WebSocketSession, subscriptions: [MultiplexSubscription]) {
         guard let bev else { return }
-        retainWhileOpen()
+        retainWhileOpen(in: context.connections)
         self.session = session
         let me = Unmanaged.passUnretained(self).toOpaque()
         self.context.webSocketOpened()
@@ -55,6 +55,10 @@ final class WebSocketConnection: SocketConnection {
         bufferevent_enable(bev.raw, Int16(EV_READ | EV_WRITE))
         OutputBuffer.add(handshake, to: bev.output)
         self.context.webSocketPingQueue.schedule(self)
+        if self.context.draining {
+            drainForShutdown()  // upgraded while the server began to drain
+            return
+        }
         session.start(subscriptions: subscriptions)
         if bev.input.count > 0 { readable() }
     }
@@ -227,6 +231,12 @@ final class WebSocketConnection: SocketConnection {
 
     override func willEnd() {
         endSession()
+    }
+
+    /// Draining: close with 1001 (going away); the client's close frame or the linger deadline ends it.
+    override func drainForShutdown() {
+        guard isOpen, !closeWhenFlushed, !closeRequested else { return }
+        closeWith(WebSocketFraming.goingAwayClose)
     }
 
     private func endSession() {

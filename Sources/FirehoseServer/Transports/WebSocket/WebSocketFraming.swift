@@ -22,5 +22,7 @@ enum WebSocketFraming {
     /// (message too big), and an empty ping.
     static let protocolErrorClose: [UInt8] = [0x88, 0x02, 0x03, 0xEA]
     static let tooBigClose: [UInt8] = [0x88, 0x02, 0x03, 0xF1]
+    /// 1001, going away: the server is draining; the JS client reconnects (to another node).
+    static let goingAwayClose: [UInt8] = [0x88, 0x02, 0x03, 0xE9]
     static let ping: [UInt8] = [0x89, 0x00]
 }
