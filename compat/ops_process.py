@@ -191,6 +191,12 @@ def masked_close(code: int = 1000) -> bytes:
     return bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+def masked_text(payload: bytes) -> bytes:
+    assert len(payload) < 126
+    mask = secrets.token_bytes(4)
+    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     last = None
@@ -200,3 +206,57 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
+
+
+class RedisServer:
+    """A throwaway redis-server (no persistence) on a free loopback port."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="firehose-ops-redis-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", self.dir, "--daemonize", "no", "--loglevel",
+                                      "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.ping(), 5, "redis-server answering PING")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self, *args: str):
+        """One command over RESP; returns the decoded reply (ints, bytes, lists, None)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            out = f"*{len(args)}\r\n".encode() + b"".join(
+                f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args)
+            sock.sendall(out)
+            reader = sock.makefile("rb")
+            return _resp(reader)
+
+    def ping(self) -> bool:
+        try:
+            return self.command("PING") == b"PONG"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(5)
+
+
+def _resp(reader):
+    line = reader.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise AssertionError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = reader.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        return [_resp(reader) for _ in range(int(rest))]
+    raise AssertionError(f"unexpected RESP {line!r}")

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ops_process import (Process, masked_close, open_long_poll, open_websocket, raise_file_limit, read_response,
+from ops_process import (Process, RedisServer, masked_close, masked_text, open_long_poll, open_websocket, raise_file_limit, read_response,
                          read_ws_frame, wait_until)
 
 
@@ -163,3 +163,166 @@ def test_ops_2_drain_ends_sse_streams_and_finishes_keep_alive_connections(proc):
     idle.settimeout(5)
     assert idle.recv(4096) == b""  # the idle keep-alive connection is closed at once
     assert p.wait_exit(5) == 0
+
+
+# --- OPS-3: the admin listener: liveness, readiness ---------------------------------------------
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-3")
+def test_ops_3_admin_health_and_ready_and_nothing_else_on_it(proc):
+    p = proc()
+    status, doc = p.json("/health")
+    assert status == 200 and doc["status"] == "ok"
+    status, doc = p.json("/ready")
+    assert status == 200 and doc["status"] == "ok"
+    assert p.request("GET", "/some/channel", admin=True)[0] == 404  # no channels on the admin port
+    assert p.request("PUT", "/some/channel", b"x", admin=True)[0] == 404
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-3")
+def test_ops_3_ready_is_503_while_redis_is_down(proc):
+    redis = RedisServer()
+    try:
+        p = proc("--backend", "redis", "--redis-url", redis.url, "--redis-timeout", "0.5")
+        wait_until(lambda: p.json("/ready")[0] == 200, 5, "ready with Redis up")
+        redis.stop()
+        status, doc = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(p.json("/ready")), 5, "ready 503")
+        assert doc["reason"] == "backend down"
+        assert p.request("GET", "/health@firehose")[0] == 503
+        assert p.json("/health")[0] == 200  # alive all the same
+    finally:
+        redis.stop()
+
+
+# --- OPS-4: Prometheus metrics ------------------------------------------------------------------
+
+
+def scrape(p) -> dict:
+    """{sample name + sorted labels: value} from the admin /metrics, parsed by prometheus_client."""
+    parser = pytest.importorskip("prometheus_client.parser")
+    status, headers, body = p.request("GET", "/metrics", admin=True)
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in parser.text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            key = sample.name + "".join(f"|{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[key] = sample.value
+    return samples
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-4")
+def test_ops_4_metrics_parse_and_count_what_happened(proc):
+    p = proc("--long-poll-timeout", "0.5")
+    before = scrape(p)
+    for name in ("firehose_messages_published_total", "firehose_long_poll_timeouts_total",
+                 "firehose_slow_consumers_disconnected_total", "firehose_redis_reconnects_total",
+                 "firehose_publish_errors_total", "firehose_waiting_long_polls", "firehose_channels",
+                 "firehose_buffered_messages", "firehose_buffered_bytes", "firehose_redis_connected",
+                 "firehose_draining", "firehose_publish_duration_seconds_count"):
+        assert name in before, name
+    for key in ("firehose_messages_delivered_total|transport=long_poll", "firehose_messages_delivered_total|transport=websocket",
+                "firehose_requests_rejected_total|reason=method_not_allowed", "firehose_connections|transport=http",
+                "firehose_connections|transport=websocket", "firehose_subscriptions|transport=websocket",
+                "firehose_publish_duration_seconds_bucket|le=+Inf"):
+        assert key in before, key
+    assert before["firehose_messages_published_total"] == 0
+
+    for body in ("a1", "a2", "a3"):
+        assert p.publish("/m/a", body) == 202
+    status, _, body = p.request("GET", "/m/a?last_message_sequence=2")
+    assert status == 200 and json.loads(body)["message"] == "a3"
+    ws = open_websocket(p.port, "/m/b")
+    ws.sendall(masked_text(b'{"message_sequence":0}'))
+    wait_until(lambda: scrape(p)["firehose_subscriptions|transport=websocket"] == 1, 5, "the WebSocket subscribed")
+    for body in ("b1", "b2"):
+        assert p.publish("/m/b", body) == 202
+    for expected in ("b1", "b2"):
+        opcode, payload = read_ws_frame(ws)
+        assert opcode == 1 and json.loads(payload)["message"] == expected
+    assert p.request("DELETE", "/m/a")[0] == 405
+    assert p.request("GET", "/m/c?last_message_sequence=0", timeout=5)[0] == 204
+
+    after = scrape(p)
+    assert after["firehose_messages_published_total"] == 5
+    assert after["firehose_messages_delivered_total|transport=long_poll"] == 1
+    assert after["firehose_messages_delivered_total|transport=websocket"] == 2
+    assert after["firehose_requests_rejected_total|reason=method_not_allowed"] == 1
+    assert after["firehose_long_poll_timeouts_total"] == 1
+    assert after["firehose_connections|transport=websocket"] == 1
+    assert after["firehose_waiting_long_polls"] == 0
+    assert after["firehose_channels"] == 2  # /m/a and /m/b; /m/c held nothing once its poll ended
+    assert after["firehose_buffered_messages"] == 5
+    assert after["firehose_buffered_bytes"] == 10
+    assert after["firehose_publish_duration_seconds_count"] == 5
+    assert after["firehose_publish_duration_seconds_bucket|le=+Inf"] == 5
+    assert after["firehose_publish_duration_seconds_sum"] > 0
+    assert after["firehose_redis_connected"] == 1 and after["firehose_draining"] == 0
+    ws.close()
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-4")
+def test_ops_4_public_metrics_off_hides_the_json_metrics(proc):
+    p = proc("--public-metrics", "off")
+    assert p.request("GET", "/metrics@firehose")[0] == 404
+    q = proc(env={"PUBLIC_METRICS": "on"})
+    status, _, body = q.request("GET", "/metrics@firehose")
+    assert status == 200 and isinstance(json.loads(body), list)
+
+
+# --- OPS-5: channels on the admin listener ------------------------------------------------------
+
+
+def _channels_roundtrip(p):
+    for body in ("x1", "x2", "x3"):
+        assert p.publish("/adm/one", body) == 202
+    assert p.publish("/adm/two", "y") == 202
+    assert p.publish("/other/three", "z") == 202
+    poll = open_long_poll(p.port, "/adm/one", 3)
+    wait_until(lambda: p.json("/channels/adm/one")[1]["subscribers"]["long_poll"] == 1, 5, "the long-poll held")
+    status, info = p.json("/channels/adm/one")
+    assert status == 200
+    assert info["channel"] == "/adm/one" and info["sequence"] == 3 and info["buffered"] == 3 and info["bytes"] == 6
+    assert 0 < info["ttl"] <= 86400
+    assert info["subscribers"] == {"long_poll": 1, "websocket": 0, "sse": 0}
+    assert p.json("/channels/adm/none")[0] == 404
+    status, listing = p.json("/channels?prefix=/adm/&limit=10")
+    assert status == 200 and listing["channels"] == ["/adm/one", "/adm/two"]
+    assert p.json("/channels?prefix=/&limit=1")[1]["channels"] == ["/adm/one"]
+    assert p.request("GET", "/channels?limit=0", admin=True)[0] == 400
+    assert p.request("GET", "/channels?limit=1001", admin=True)[0] == 400
+    # DELETE: the waiting long-poll is answered 204; the next publish is sequence 1.
+    status, _, body = p.request("DELETE", "/channels/adm/one", admin=True)
+    assert status == 200 and json.loads(body) == {"channel": "/adm/one", "dropped": True}
+    status, headers, _ = read_response(poll)
+    assert status == 204
+    poll.close()
+    assert p.json("/channels/adm/one")[0] == 404
+    assert p.request("DELETE", "/channels/adm/one", admin=True)[0] == 404
+    assert p.publish("/adm/one", "again") == 202
+    status, _, body = p.request("GET", "/adm/one?last_message_sequence=0")
+    assert status == 200 and json.loads(body) == {"message": "again", "last_sequence": 1}
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-5")
+def test_ops_5_channel_info_list_and_delete_memory(proc):
+    _channels_roundtrip(proc())
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-5")
+def test_ops_5_channel_info_list_and_delete_redis(proc):
+    redis = RedisServer()
+    try:
+        p = proc("--backend", "redis", "--redis-url", redis.url)
+        wait_until(lambda: p.json("/ready")[0] == 200, 5, "ready with Redis up")
+        _channels_roundtrip(p)
+        assert redis.command("GET", "firehose:/adm/one:sequence") == b"1"
+        assert redis.command("EXISTS", "firehose:/adm/two:sequence") == 1
+    finally:
+        redis.stop()

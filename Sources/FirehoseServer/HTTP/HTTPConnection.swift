@@ -262,6 +262,12 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         context.logger.info("\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
         lingerOnClose = true
+        let rejection: OperationsCounters.Rejection = switch code {
+        case .payloadTooLarge: .payloadTooLarge
+        case .headersTooLarge: .headersTooLarge
+        case .badRequest: .badRequest
+        }
+        context.operations.rejected(rejection)
         let status: HTTPStatus = switch code {
         case .payloadTooLarge: .payloadTooLarge
         case .headersTooLarge: .headersTooLarge

@@ -52,6 +52,7 @@ final class ResponseStream: PendingResponse {
             // goes out to a client that reads.
             connection.context.logger.warn("\(connection.peerDescription): stream client is not reading (\(queued) bytes queued); disconnecting")
             connection.context.record(.errors)
+            connection.context.operations.slowConsumersDisconnected += 1
             connection.close()  // cancels this stream: the delegate hears streamClosed
             return false
         }

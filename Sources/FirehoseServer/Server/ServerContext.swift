@@ -10,6 +10,8 @@ final class ServerContext {
     let backend: ChannelBackend
     let policy: AccessPolicy
     let metrics: MetricsRecorder
+    /// What the admin `/metrics` counts beyond `metrics` (rejections, slow consumers, publish timing).
+    let operations = OperationsCounters()
     /// Connections with no request in progress, closed after `idleTimeout`.
     let idleQueue: DeadlineQueue
     /// Held long-polls, answered 204 after `longPollTimeout`.

@@ -14,6 +14,9 @@ final class RedisConnection {
     private let timeout: Double
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private(set) var isConnected = false
+    /// Connections made again after one was lost or failed (`firehose_redis_reconnects_total`).
+    private(set) var reconnects = 0
+    private var everConnected = false
     private var connectStartedAt: Double = 0
     /// When each command awaiting a reply was sent, oldest first (Redis answers in order).
     private var sentAt: [Double] = []
@@ -152,6 +155,8 @@ final class RedisConnection {
             return
         }
         isConnected = true
+        if everConnected { reconnects += 1 }
+        everConnected = true
         backoff = 0.1
         if outageLogged { logger.info("Redis \(role) connection to \(endpoint) is back") } else { logger.debug("Redis \(role) connection to \(endpoint) established") }
         outageLogged = false

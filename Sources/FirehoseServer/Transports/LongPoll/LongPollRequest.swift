@@ -29,6 +29,8 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
         }
     }
 
+    var transport: SubscriberTransport { .longPoll }
+
     func receive(_ message: Message) -> Bool {
         guard !answered else { return false }
         finish()
@@ -50,6 +52,9 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     func cancel() {
         finish()
     }
+
+    /// The channel was dropped: 204 now; the client re-polls and waits for the next message.
+    func channelDropped() { serverDraining() }
 
     /// Draining: 204 now, as at the timeout, so the client re-polls (reaching another node).
     func serverDraining() {

@@ -28,6 +28,8 @@ final class SSESession: ChannelSubscriber, ResponseStreamDelegate {
         }
     }
 
+    var transport: SubscriberTransport { .sse }
+
     func receive(_ message: Message) -> Bool {
         guard let stream else { return false }
         guard positions != nil else {

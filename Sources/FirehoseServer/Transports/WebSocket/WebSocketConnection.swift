@@ -76,6 +76,7 @@ final class WebSocketConnection: SocketConnection {
             // counts, so one message larger than the budget still goes out to a reading client.)
             context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
             context.record(.errors)
+            context.operations.slowConsumersDisconnected += 1
             close()
             return false
         }

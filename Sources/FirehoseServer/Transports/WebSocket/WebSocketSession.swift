@@ -47,6 +47,8 @@ final class WebSocketSession: ChannelSubscriber {
 
     // MARK: delivering
 
+    var transport: SubscriberTransport { .webSocket }
+
     func receive(_ message: Message) -> Bool {
         guard let socket else { return false }
         let format = switch mode {
