@@ -42,9 +42,12 @@ def raise_file_limit(wanted: int) -> None:
 class Process:
     """One `firehose server` on loopback with an admin listener, ports read from its log."""
 
-    def __init__(self, *args: str, admin: bool = True, env: Optional[dict] = None, port: int = 0):
+    def __init__(self, *args: str, admin: bool = True, env: Optional[dict] = None, port: int = 0,
+                 log_path: Optional[str] = None):
         need_binary()
         self.log_file = tempfile.NamedTemporaryFile(prefix="firehose-ops-", suffix=".log", delete=False)
+        # With --log-file the start-up lines go there: read them from it.
+        self.log_path = log_path or self.log_file.name
         argv = [BINARY, "server", "--host", "127.0.0.1", "--port", str(port)]
         if admin:
             argv += ["--admin-address", "127.0.0.1:0"]
@@ -56,7 +59,9 @@ class Process:
         self.admin_port = self._wait_for(r"admin listener on http://[^ ]*:(\d+)") if admin else None
 
     def log(self) -> str:
-        with open(self.log_file.name, encoding="utf-8", errors="replace") as f:
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
     def _wait_for(self, pattern: str, timeout: float = 10) -> int:

@@ -326,3 +326,67 @@ def test_ops_5_channel_info_list_and_delete_redis(proc):
         assert redis.command("EXISTS", "firehose:/adm/two:sequence") == 1
     finally:
         redis.stop()
+
+
+# --- OPS-6: logs --------------------------------------------------------------------------------
+
+
+def _json_lines(text: str) -> list:
+    lines = [line for line in text.splitlines() if line.strip()]
+    docs = [json.loads(line) for line in lines]  # every line is one JSON object
+    for doc in docs:
+        assert isinstance(doc["time"], str) and doc["level"] in ("debug", "info", "warn", "error")
+        assert isinstance(doc["message"], str)
+    return docs
+
+
+def _access(p, count: int) -> list:
+    return wait_until(lambda: (lambda found: found if len(found) >= count else None)(
+        [d for d in _json_lines(p.log()) if d["message"] == "access"]), 5, f"{count} access lines")
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-6")
+def test_ops_6_json_log_and_access_log_with_trusted_proxies(proc):
+    p = proc("--log-format", "json", "--access-log", "--trusted-proxies", "127.0.0.1, 10.0.0.0/8")
+    assert p.request("PUT", "/j/a", b"hello", headers={"X-Forwarded-For": "203.0.113.9, 10.1.2.3"})[0] == 202
+    status, _, body = p.request("GET", "/j/a?last_message_sequence=0&token=secret")
+    assert status == 200
+    ws = open_websocket(p.port, "/j/a")
+    ws.sendall(masked_text(b'{"message_sequence":0}'))
+    assert read_ws_frame(ws)[0] == 1
+    ws.sendall(masked_close(1000))
+    assert read_ws_frame(ws)[0] == 8
+    ws.close()
+    lines = _access(p, 3)
+    publish, poll, socket_line = lines[0], lines[1], lines[2]
+    assert publish["client"] == "203.0.113.9"  # the right-most hop that is not a trusted proxy
+    assert (publish["method"], publish["path"], publish["status"], publish["transport"]) == ("PUT", "/j/a", 202, "http")
+    assert publish["bytes"] > 0 and publish["duration"] >= 0
+    assert poll["client"] == "127.0.0.1" and poll["path"] == "/j/a"  # no query string in the log
+    assert (poll["status"], poll["transport"]) == (200, "long_poll")
+    assert (socket_line["status"], socket_line["transport"], socket_line["method"]) == (101, "websocket", "GET")
+    assert socket_line["bytes"] == len(json.dumps({"message": "hello", "last_sequence": 1}, separators=(",", ":")))
+    assert any("listening on" in d["message"] for d in _json_lines(p.log()))
+
+    # Without --trusted-proxies the header is not believed.
+    q = proc("--access-log", env={"LOG_FORMAT": "json"})
+    assert q.request("PUT", "/j/b", b"x", headers={"X-Forwarded-For": "203.0.113.9"})[0] == 202
+    assert _access(q, 1)[0]["client"] == "127.0.0.1"
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-6")
+def test_ops_6_sighup_reopens_the_log_file(proc, tmp_path):
+    path = tmp_path / "firehose.log"
+    p = proc("--log-file", str(path), "--access-log", log_path=str(path))
+    assert p.publish("/h/a", "before") == 202
+    wait_until(lambda: "PUT" in path.read_text() and "access" in path.read_text(), 5, "the first access line")
+    rotated = tmp_path / "firehose.log.1"
+    path.rename(rotated)
+    p.signal(signal.SIGHUP)
+    wait_until(lambda: path.exists() and "reopened" in path.read_text(), 5, "the log reopened")
+    assert p.publish("/h/a", "after") == 202
+    wait_until(lambda: "access" in path.read_text(), 5, "an access line in the new file")
+    assert "reopened" not in rotated.read_text()
+    assert p.proc.poll() is None  # SIGHUP does not stop the server

@@ -76,6 +76,8 @@ struct ServerCommand: ParsableCommand {
 
     @OptionGroup var operations: OperationsOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
@@ -111,6 +113,7 @@ struct ServerCommand: ParsableCommand {
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         try operations.apply(to: &configuration)
+        try logging.apply(to: &configuration)
         return configuration
     }
 

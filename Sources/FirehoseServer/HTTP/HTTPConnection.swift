@@ -45,6 +45,10 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     private var readEvent: OpaquePointer?
     private var readingEnabled = false
     private var inputFull = false
+    /// The request being answered, for the access log (nil when it is off).
+    var accessEntry: AccessLog.Entry?
+    /// Bytes of a streamed response so far (for the access log).
+    var streamedBytes = 0
 
     init(context: ServerContext, router: any HTTPRequestRouting, bev: BufferEvent) {
         self.context = context
@@ -130,7 +134,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], body: [UInt8] = []) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded() + body, to: bev)
+        let encoded = head.encoded()
+        if accessEntry != nil { logAccess(status: status.code, bytes: encoded.count + body.count) }
+        OutputBuffer.write(encoded + body, to: bev)
         responseWritten()
     }
 
@@ -139,7 +145,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded(), then: body, to: bev)
+        let encoded = head.encoded()
+        if accessEntry != nil { logAccess(status: status.code, bytes: encoded.count + body.count) }
+        OutputBuffer.write(encoded, then: body, to: bev)
         responseWritten()
     }
 
@@ -149,8 +157,19 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Answers with a complete response encoded once for many connections (a `MessageFormat`).
     func respond(encoded response: SharedBytes) {
         guard let bev else { return }
+        if accessEntry != nil {
+            // "HTTP/1.1 200 ...": the status is the three digits after the version.
+            let digits = response.bytes.dropFirst(9).prefix(3)
+            logAccess(status: Int(String(decoding: digits, as: UTF8.self)) ?? 0, bytes: response.count)
+        }
         OutputBuffer.write(response, to: bev)
         responseWritten()
+    }
+
+    private func logAccess(status: Int, bytes: Int) {
+        guard let entry = accessEntry, let accessLog = context.accessLog else { return }
+        accessEntry = nil
+        accessLog.finish(entry, status: status, bytes: bytes, transport: pending is LongPollRequest ? "long_poll" : "http")
     }
 
     /// Parks the request in flight until `pending` answers it with `respond`. With a `timeout`
@@ -178,7 +197,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         let head = ResponseHead(status: status, contentLength: nil,
                                 headers: headers + (chunked ? [("Transfer-Encoding", "chunked")] : []),
                                 keepAlive: chunked && keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded(), to: bev)
+        let encoded = head.encoded()
+        OutputBuffer.write(encoded, to: bev)
+        streamedBytes = encoded.count
         streaming = true
         let stream = ResponseStream(connection: self, chunked: chunked, idleQueue: idleQueue, maxQueuedBytes: maxQueuedBytes, delegate: delegate)
         hold(stream, timeout: idleQueue)
@@ -247,6 +268,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
                 input.drain(consumed)
                 let request = parser.takeRequest()
                 keepAliveAfterResponse = request.keepAlive && !context.draining
+                if let accessLog = context.accessLog { accessEntry = accessLog.begin(request, peerHost: SocketAddress.peerHost(of: bev.fd)) }
                 requestIsHTTP11 = request.versionMajor > 1 || (request.versionMajor == 1 && request.versionMinor >= 1)
                 router.route(request, on: self)
             case let .failed(status, reason):
@@ -338,6 +360,10 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     }
 
     override func willClose() {
+        if streaming, let entry = accessEntry {
+            accessEntry = nil
+            context.accessLog?.finish(entry, status: 200, bytes: streamedBytes, transport: "sse")
+        }
         let abandoned = pending
         pending = nil
         abandoned?.cancel()

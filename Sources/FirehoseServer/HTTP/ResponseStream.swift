@@ -58,6 +58,7 @@ final class ResponseStream: PendingResponse {
         }
         let length = prefix.count + (shared?.count ?? 0) + suffix.count
         var head = chunked ? ResponseStream.chunkHeader(length) : []
+        connection.streamedBytes += length
         head += prefix
         let tail = chunked ? suffix + ResponseStream.crlf : suffix
         if let shared {

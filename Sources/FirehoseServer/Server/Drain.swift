@@ -10,8 +10,13 @@ import Glibc
 /// after its last answer. The loop stops when no connection is left, or after `drainTimeout`;
 /// a second signal stops it at once. Clients reconnect elsewhere and resume by sequence.
 extension FirehoseServer {
-    /// Drains on SIGINT and SIGTERM (see above).
+    /// Drains on SIGINT and SIGTERM (see above); on SIGHUP reopens `--log-file`.
     public func stopOnSignals() {
+        let hangup = event_new(loop.base.raw, SIGHUP, Int16(EV_SIGNAL | EV_PERSIST), { _, _, context in
+            Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue().reopenLog()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        event_add(hangup, nil)
+        signalEvents.append(hangup)
         for number in [SIGINT, SIGTERM] {
             let event = event_new(loop.base.raw, number, Int16(EV_SIGNAL | EV_PERSIST), { signal, _, context in
                 let server = Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue()
@@ -19,6 +24,19 @@ extension FirehoseServer {
             }, Unmanaged.passUnretained(self).toOpaque())
             event_add(event, nil)
             signalEvents.append(event)
+        }
+    }
+
+    private func reopenLog() {
+        guard let file = configuration.logging.file else {
+            logger.info("SIGHUP: no --log-file to reopen")
+            return
+        }
+        do {
+            try LogFile.redirectStderr(to: file)
+            logger.info("SIGHUP: reopened \(file)")
+        } catch {
+            logger.error("SIGHUP: \(error); logging where it did before")
         }
     }
 

@@ -36,7 +36,8 @@ public final class FirehoseServer {
         try configuration.validate()
         self.configuration = configuration
         loop = try EventLoop()
-        let logger = Logger(level: configuration.logLevel)
+        if let file = configuration.logging.file { try LogFile.redirectStderr(to: file) }
+        let logger = Logger(level: configuration.logLevel, format: configuration.logging.format)
         let backend: ChannelBackend = switch configuration.backend {
         case .memory: MemoryBackend(loop: loop, logger: logger)
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,

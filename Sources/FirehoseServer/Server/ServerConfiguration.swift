@@ -44,6 +44,7 @@ public struct ServerConfiguration: Sendable {
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
     public var operations = OperationsConfiguration()
+    public var logging = LoggingConfiguration()
 
     public init() {}
 
@@ -65,5 +66,6 @@ public struct ServerConfiguration: Sendable {
         guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
         guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
         try operations.validate()
+        try logging.validate()
     }
 }

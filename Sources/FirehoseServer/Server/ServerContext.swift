@@ -12,6 +12,8 @@ final class ServerContext {
     let metrics: MetricsRecorder
     /// What the admin `/metrics` counts beyond `metrics` (rejections, slow consumers, publish timing).
     let operations = OperationsCounters()
+    /// The access log (`--access-log`), nil when off.
+    let accessLog: AccessLog?
     /// Connections with no request in progress, closed after `idleTimeout`.
     let idleQueue: DeadlineQueue
     /// Held long-polls, answered 204 after `longPollTimeout`.
@@ -34,6 +36,7 @@ final class ServerContext {
         self.logger = logger
         self.backend = backend
         self.policy = policy
+        accessLog = configuration.logging.accessLog ? AccessLog(logger: logger, configuration: configuration.logging) : nil
         metrics = MetricsRecorder(interval: configuration.metricsInterval)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)

@@ -28,6 +28,10 @@ final class WebSocketConnection: SocketConnection {
     private var fragmented = false
     /// How many more input bytes wslay may read now: exactly the complete frames handed to it.
     private var readAllowance = 0
+    /// The upgrade request, for the access log line written when the session ends (nil when off).
+    var accessEntry: AccessLog.Entry?
+    /// Payload bytes of the messages sent (for the access log).
+    private var sentBytes = 0
 
     init(context: ServerContext, bev: BufferEvent) {
         self.context = context
@@ -80,6 +84,7 @@ final class WebSocketConnection: SocketConnection {
             close()
             return false
         }
+        sentBytes += payload.count
         if insideWslay, let output {
             WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
         } else {
@@ -267,6 +272,10 @@ final class WebSocketConnection: SocketConnection {
 
     override func didClose() {
         context.webSocketClosed()
+        if let entry = accessEntry {
+            accessEntry = nil
+            context.accessLog?.finish(entry, status: 101, bytes: sentBytes, transport: "websocket")
+        }
     }
 
     override var peerDescription: String {
