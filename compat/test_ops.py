@@ -390,3 +390,72 @@ def test_ops_6_sighup_reopens_the_log_file(proc, tmp_path):
     wait_until(lambda: "access" in path.read_text(), 5, "an access line in the new file")
     assert "reopened" not in rotated.read_text()
     assert p.proc.poll() is None  # SIGHUP does not stop the server
+
+
+# --- OPS-7: the command line --------------------------------------------------------------------
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-7")
+def test_ops_7_ruby_spellings_start_a_server_and_publish():
+    import subprocess
+
+    import ops_process
+
+    bare = subprocess.run([ops_process.BINARY], capture_output=True, text=True, timeout=10)
+    assert bare.returncode == 0 and "USAGE: firehose <subcommand>" in bare.stdout + bare.stderr
+    assert "--help" in subprocess.run([ops_process.BINARY, "server", "--help"], capture_output=True, text=True,
+                                      timeout=10).stdout
+
+    p = Process("-s", "thin", admin=True)
+    try:
+        assert "--server thin ignored" in p.log()
+        published = subprocess.run([ops_process.BINARY, "publish", "-t", "60", "-n", "3", "-i", "0.05", "-b", "2",
+                                    f"http://127.0.0.1:{p.port}/cli/a", "hello"], capture_output=True, timeout=10)
+        assert published.returncode == 0, published.stderr
+        status, info = p.json("/channels/cli/a")
+        assert status == 200 and (info["sequence"], info["buffered"]) == (3, 2) and 0 < info["ttl"] <= 60
+    finally:
+        p.stop()
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-7")
+def test_ops_7_short_host_and_port_ipv6_url_and_ruby_log_levels(tmp_path):
+    import subprocess
+
+    import ops_process
+    ops_process.need_binary()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "fatal.log"
+    with open(log, "w") as err:
+        server = subprocess.Popen([ops_process.BINARY, "server", "-h", "127.0.0.1", "-p", str(port)], stderr=err,
+                                  env={**__import__("os").environ, "LOG_LEVEL": "fatal"})
+    try:
+        wait_until(lambda: not refused(port) if server.poll() is None else True, 10, "-h/-p server listening")
+        assert server.poll() is None, log.read_text()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_response(sock, head=True)[0] == 200
+        assert "INFO" not in log.read_text()  # fatal maps to error: no info lines
+    finally:
+        server.kill()
+        server.wait(5)
+    if not socket.has_ipv6:
+        return
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return
+    log6 = tmp_path / "v6.log"
+    with open(log6, "w") as err:
+        server = subprocess.Popen([ops_process.BINARY, "server", "--host", "::", "--port", "0"], stderr=err)
+    try:
+        found = wait_until(lambda: "listening on" in log6.read_text() and log6.read_text(), 10, "the start-up line")
+        assert "listening on http://[::]:" in found
+    finally:
+        server.kill()
+        server.wait(5)

@@ -11,17 +11,22 @@ private let defaults = ServerConfiguration()
 struct ServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the server (the default command).",
+        abstract: "Run the server.",
         discussion: """
         Publishers PUT a message to any path; clients long-poll GET that path (with \
         ?last_message_sequence=N) or open a WebSocket on it, and receive \
         {"message":...,"last_sequence":N}. Every option with an environment variable may be set \
-        either way; the flag wins.
-        """
+        either way; the flag wins. As in Ruby Firehose, -h is the host and -p the port \
+        (--help shows this help), and -s/--server is accepted and ignored.
+        """,
+        helpNames: [.long]
     )
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on. (env: HOST; default: \(defaults.host))", valueName: "address"))
+    @Option(name: [.customShort("h"), .long], help: ArgumentHelp("Address to listen on. (env: HOST; default: \(defaults.host))", valueName: "address"))
     var host: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Accepted for Ruby Firehose's command line (it chose the Rack server) and ignored.", valueName: "name"))
+    var server: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: \(defaults.port))", valueName: "port"))
     var port: Int?
@@ -86,7 +91,7 @@ struct ServerCommand: ParsableCommand {
             throw ValidationError("'\(url)' is not a redis:// URL")
         }
         if let level = logLevel ?? Environment.string("LOG_LEVEL"), Logger.Level(name: level) == nil {
-            throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error or none")
+            throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error, fatal, unknown or none")
         }
     }
 
@@ -119,6 +124,10 @@ struct ServerCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try makeConfiguration()
+        if let server {
+            Logger(level: configuration.logLevel, format: configuration.logging.format)
+                .info("--server \(server) ignored: this firehose is its own server")
+        }
         let server: FirehoseServer
         do {
             server = try FirehoseServer(configuration: configuration)

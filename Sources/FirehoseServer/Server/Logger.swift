@@ -14,6 +14,7 @@ public struct Logger: Sendable {
             case "info": self = .info
             case "warn", "warning": self = .warn
             case "error": self = .error
+            case "fatal", "unknown": self = .error  // Ruby Logger's names (LOG_LEVEL as Firehose read it)
             case "none", "off", "silent": self = .none
             default: return nil
             }
