@@ -459,3 +459,71 @@ def test_ops_7_short_host_and_port_ipv6_url_and_ruby_log_levels(tmp_path):
     finally:
         server.kill()
         server.wait(5)
+
+
+# --- OPS-8: several processes on one port -------------------------------------------------------
+
+
+def _which_node(nodes, port: int):
+    """A keep-alive connection to `port` and the index of the node (of `nodes`) that accepted it:
+    a long-poll on a fresh channel shows up in that node's /channels info."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    probe = f"/rp/probe-{time.monotonic_ns()}"
+    sock.sendall(f"GET {probe}?last_message_sequence=0 HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+
+    def holder():
+        for index, node in enumerate(nodes):
+            if node.json(f"/channels{probe}")[0] == 200:
+                return index + 1
+        return None
+
+    index = wait_until(holder, 5, "the probe long-poll held somewhere") - 1
+    assert nodes[0].publish(probe, "probe") == 202  # through either process: Redis carries it
+    status, _, _ = read_response(sock)
+    assert status == 200
+    return sock, index
+
+
+@pytest.mark.extension
+@pytest.mark.clause("OPS-8")
+def test_ops_8_two_processes_share_a_port_and_each_publish_reaches_both(proc):
+    raise_file_limit(2000)
+    redis = RedisServer()
+    try:
+        a = proc("--backend", "redis", "--redis-url", redis.url, "--reuse-port", "--long-poll-timeout", "30")
+        b = proc("--backend", "redis", "--redis-url", redis.url, "--reuse-port", "--long-poll-timeout", "30",
+                 port=a.port)
+        assert b.port == a.port
+        nodes = [a, b]
+        for node in nodes:
+            wait_until(lambda: node.json("/ready")[0] == 200, 5, "ready with Redis")
+        # A publisher connection on each node.
+        publishers = {}
+        for _ in range(200):
+            if len(publishers) == 2:
+                break
+            sock, index = _which_node(nodes, a.port)
+            if index in publishers:
+                sock.close()
+            else:
+                publishers[index] = sock
+        assert len(publishers) == 2, "every probe connection went to one process"
+        polls = [open_long_poll(a.port, "/rp/ch") for _ in range(200)]
+        waiting = wait_until(lambda: (lambda w: w if sum(w) == 200 else None)(
+            [scrape(node)["firehose_waiting_long_polls"] for node in nodes]), 10, "200 long-polls held")
+        assert min(waiting) > 0, f"one process served none: {waiting}"
+        for sequence, index in ((1, 0), (2, 1)):
+            pub = publishers[index]
+            pub.sendall(f"PUT /rp/ch HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nm{sequence}".encode())
+            assert read_response(pub)[0] == 202
+            for sock in polls:
+                status, _, body = read_response(sock)
+                assert status == 200 and json.loads(body) == {"message": f"m{sequence}", "last_sequence": sequence}
+                sock.sendall(f"GET /rp/ch?last_message_sequence={sequence} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            # Every re-poll is held again before the next publish.
+            wait_until(lambda: sum(scrape(node)["firehose_waiting_long_polls"] for node in nodes) == 200, 10,
+                       "the re-polls held")
+        for sock in polls + list(publishers.values()):
+            sock.close()
+    finally:
+        redis.stop()

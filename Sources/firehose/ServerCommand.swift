@@ -31,40 +31,40 @@ struct ServerCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: \(defaults.port))", valueName: "port"))
     var port: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
+    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (env: BACKEND; default: \(defaults.backend.rawValue))", valueName: "kind"))
     var backend: String?
 
     @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (default: \(defaults.redisTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (env: REDIS_TIMEOUT; default: \(defaults.redisTimeout))", valueName: "seconds"))
     var redisTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (default: \(defaults.longPollTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (env: LONG_POLL_TIMEOUT; default: \(defaults.longPollTimeout))", valueName: "seconds"))
     var longPollTimeout: Double?
 
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. (env: MAX_BUFFER_SIZE; default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (env: MAX_MESSAGE_SIZE; default: \(defaults.maxBodyBytes))", valueName: "bytes"))
     var maxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (env: MAX_HEADER_SIZE; default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
     var maxHeaderSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (default: \(defaults.idleTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
     var idleTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (env: WS_PING_INTERVAL; default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
     var wsPingInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (env: WS_MAX_BUFFERED; default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
     var wsMaxBuffered: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (env: WS_MAX_MESSAGE_SIZE; default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
     var wsMaxMessageSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Seconds a Server-Sent Events stream may be silent before the server sends a ': ping' comment. (env: SSE_HEARTBEAT; default: \(defaults.sseHeartbeatInterval))", valueName: "seconds"))
@@ -84,7 +84,7 @@ struct ServerCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
+        if let backend = backend ?? Environment.string("BACKEND"), ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
         }
         if let url = redisUrl ?? Environment.string("REDIS_URL"), RedisEndpoint(url: url) == nil {
@@ -99,20 +99,20 @@ struct ServerCommand: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host ?? Environment.string("HOST") ?? configuration.host
         configuration.port = try port ?? Environment.integer("PORT") ?? configuration.port
-        configuration.backend = backend.flatMap { ServerConfiguration.BackendKind(rawValue: $0) } ?? configuration.backend
+        configuration.backend = (backend ?? Environment.string("BACKEND")).flatMap { ServerConfiguration.BackendKind(rawValue: $0) } ?? configuration.backend
         if let url = redisUrl ?? Environment.string("REDIS_URL"), let endpoint = RedisEndpoint(url: url) { configuration.redis = endpoint }
-        configuration.redisTimeout = redisTimeout ?? configuration.redisTimeout
-        configuration.longPollTimeout = longPollTimeout ?? configuration.longPollTimeout
+        configuration.redisTimeout = try redisTimeout ?? Environment.double("REDIS_TIMEOUT") ?? configuration.redisTimeout
+        configuration.longPollTimeout = try longPollTimeout ?? Environment.double("LONG_POLL_TIMEOUT") ?? configuration.longPollTimeout
         configuration.defaultBufferSize = try bufferSize ?? Environment.integer("DEFAULT_BUFFER_SIZE") ?? configuration.defaultBufferSize
         // The cap follows a larger default buffer unless it was given: a given cap below the
         // default is a mistake that `validate()` reports, never silently raised.
-        configuration.maxBufferSize = maxBufferSize ?? max(configuration.maxBufferSize, configuration.defaultBufferSize)
-        configuration.maxBodyBytes = maxMessageSize ?? configuration.maxBodyBytes
-        configuration.maxHeaderBytes = maxHeaderSize ?? configuration.maxHeaderBytes
-        configuration.idleTimeout = idleTimeout ?? configuration.idleTimeout
-        configuration.webSocketPingInterval = wsPingInterval ?? configuration.webSocketPingInterval
-        configuration.webSocketMaxBufferedBytes = wsMaxBuffered ?? configuration.webSocketMaxBufferedBytes
-        configuration.webSocketMaxMessageBytes = wsMaxMessageSize ?? configuration.webSocketMaxMessageBytes
+        configuration.maxBufferSize = try maxBufferSize ?? Environment.integer("MAX_BUFFER_SIZE") ?? max(configuration.maxBufferSize, configuration.defaultBufferSize)
+        configuration.maxBodyBytes = try maxMessageSize ?? Environment.integer("MAX_MESSAGE_SIZE") ?? configuration.maxBodyBytes
+        configuration.maxHeaderBytes = try maxHeaderSize ?? Environment.integer("MAX_HEADER_SIZE") ?? configuration.maxHeaderBytes
+        configuration.idleTimeout = try idleTimeout ?? Environment.double("IDLE_TIMEOUT") ?? configuration.idleTimeout
+        configuration.webSocketPingInterval = try wsPingInterval ?? Environment.double("WS_PING_INTERVAL") ?? configuration.webSocketPingInterval
+        configuration.webSocketMaxBufferedBytes = try wsMaxBuffered ?? Environment.integer("WS_MAX_BUFFERED") ?? configuration.webSocketMaxBufferedBytes
+        configuration.webSocketMaxMessageBytes = try wsMaxMessageSize ?? Environment.integer("WS_MAX_MESSAGE_SIZE") ?? configuration.webSocketMaxMessageBytes
         configuration.sseHeartbeatInterval = try sseHeartbeat ?? Environment.double("SSE_HEARTBEAT") ?? configuration.sseHeartbeatInterval
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
