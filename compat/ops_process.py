@@ -221,11 +221,15 @@ class RedisServer:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        self.start()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Starts (or starts again, on the same port) and waits for PING."""
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                       "--appendonly", "no", "--dir", self.dir, "--daemonize", "no", "--loglevel",
                                       "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: self.ping(), 5, "redis-server answering PING")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def command(self, *args: str):
         """One command over RESP; returns the decoded reply (ints, bytes, lists, None)."""

@@ -114,11 +114,27 @@ def test_ops_2_drain_answers_1000_long_polls_204_and_closes_1000_websockets_1001
 def test_ops_2_drain_timeout_then_exit_and_second_signal_exits_at_once(proc):
     # A request that never completes keeps the drain waiting: the timeout ends it.
     p = proc("--drain-timeout", "1", "--idle-timeout", "60")
+    assert p.publish("/late/b", "b1") == 202
     stuck = socket.create_connection(("127.0.0.1", p.port), timeout=5)
     stuck.sendall(b"GET /x HTTP/1.1\r\nHost: t\r\n")
-    wait_until(lambda: p.json("/health")[1]["connections"] >= 2, 5, "the stuck connection open")
+    # Requests that complete during the drain: a HEAD ping is 503; a long-poll that would wait is
+    # 204 at once; one with a message due gets it. Each closes its connection.
+    late = {}
+    for name, start in (("head", b"HEAD / HTTP/1.1\r\n"), ("wait", b"GET /late/a?last_message_sequence=0 HTTP/1.1\r\n"),
+                        ("due", b"GET /late/b?last_message_sequence=0 HTTP/1.1\r\n")):
+        late[name] = socket.create_connection(("127.0.0.1", p.port), timeout=5)
+        late[name].sendall(start + b"Host: t\r\n")
+    wait_until(lambda: p.json("/health")[1]["connections"] >= 5, 5, "the stuck connections open")
     started = time.monotonic()
     p.signal(signal.SIGTERM)
+    wait_until(lambda: ready_status(p) == 503, 2, "readiness 503")
+    for sock in late.values():
+        sock.sendall(b"\r\n")
+    assert read_response(late["head"], head=True)[0] == 503
+    status, headers, _ = read_response(late["wait"])
+    assert status == 204 and headers["connection"] == "close"
+    status, _, body = read_response(late["due"])
+    assert status == 200 and json.loads(body)["message"] == "b1"
     assert p.wait_exit(5) == 0
     elapsed = time.monotonic() - started
     assert 0.9 <= elapsed < 3, elapsed
@@ -187,11 +203,20 @@ def test_ops_3_ready_is_503_while_redis_is_down(proc):
     try:
         p = proc("--backend", "redis", "--redis-url", redis.url, "--redis-timeout", "0.5")
         wait_until(lambda: p.json("/ready")[0] == 200, 5, "ready with Redis up")
+        assert scrape(p)["firehose_redis_connected"] == 1
         redis.stop()
         status, doc = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(p.json("/ready")), 5, "ready 503")
         assert doc["reason"] == "backend down"
         assert p.request("GET", "/health@firehose")[0] == 503
+        assert p.request("HEAD", "/x")[0] == 503
         assert p.json("/health")[0] == 200  # alive all the same
+        assert p.publish("/down/a", "lost") == 503
+        samples = scrape(p)
+        assert samples["firehose_redis_connected"] == 0 and samples["firehose_publish_errors_total"] == 1
+        redis.start()
+        wait_until(lambda: p.json("/ready")[0] == 200, 10, "ready again with Redis back")
+        samples = scrape(p)
+        assert samples["firehose_redis_connected"] == 1 and samples["firehose_redis_reconnects_total"] == 2  # both
     finally:
         redis.stop()
 

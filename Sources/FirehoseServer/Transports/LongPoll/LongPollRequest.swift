@@ -9,6 +9,10 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     private var multiplexed = false
     private var subscriptions: [SubscriptionHandle] = []
     private var answered = false
+    /// Not yet done subscribing (from creation: it is held before it subscribes): a drain that
+    /// began or begins meanwhile answers only after the catch-up, so a message already due is given.
+    private var subscribing = true
+    private var drainPending = false
 
     init(connection: HTTPConnection, context: ServerContext, cors: [(String, String)]) {
         self.connection = connection
@@ -22,11 +26,13 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     func subscribe(_ channels: [(String, Int)], multiplexed: Bool) {
         self.multiplexed = multiplexed
         for (channel, lastSequence) in channels {
-            guard !answered else { return }
+            guard !answered else { break }
             if let handle = context.backend.subscribe(channel: channel, lastSequence: lastSequence, subscriber: self) {
                 if answered { handle.cancel() } else { subscriptions.append(handle) }
             }
         }
+        subscribing = false
+        if drainPending { serverDraining() }
     }
 
     var transport: SubscriberTransport { .longPoll }
@@ -59,6 +65,10 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     /// Draining: 204 now, as at the timeout, so the client re-polls (reaching another node).
     func serverDraining() {
         guard !answered else { return }
+        guard !subscribing else {
+            drainPending = true
+            return
+        }
         finish()
         connection.respond(.noContent, headers: cors)
     }
