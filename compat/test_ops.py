@@ -192,6 +192,12 @@ def test_ops_3_admin_health_and_ready_and_nothing_else_on_it(proc):
     assert status == 200 and doc["status"] == "ok"
     status, doc = p.json("/ready")
     assert status == 200 and doc["status"] == "ok"
+    with socket.create_connection(("127.0.0.1", p.admin_port), timeout=5) as sock:
+        sock.sendall(b"HEAD /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(4096):
+            raw += chunk
+        assert raw.startswith(b"HTTP/1.1 200") and raw.endswith(b"\r\n\r\n")  # no body after a HEAD
     assert p.request("GET", "/some/channel", admin=True)[0] == 404  # no channels on the admin port
     assert p.request("PUT", "/some/channel", b"x", admin=True)[0] == 404
 

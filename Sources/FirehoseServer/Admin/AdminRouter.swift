@@ -20,9 +20,9 @@ final class AdminRouter: HTTPRequestRouting {
         let path = request.pathString
         switch (request.method, path) {
         case ("GET", "/health"), ("HEAD", "/health"):
-            HealthCheck(context: context).live(on: connection)
+            HealthCheck(context: context).live(on: connection, includeBody: request.method == "GET")
         case ("GET", "/ready"), ("HEAD", "/ready"):
-            HealthCheck(context: context).ready(on: connection)
+            HealthCheck(context: context).ready(on: connection, includeBody: request.method == "GET")
         case ("GET", "/metrics"):
             connection.respond(.ok, headers: PrometheusExposition.contentType, body: PrometheusExposition.document(context))
         case ("GET", "/channels"):

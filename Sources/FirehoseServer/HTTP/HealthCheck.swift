@@ -30,8 +30,9 @@ struct HealthCheck {
     }
 
     /// 200 whenever the loop answers (even while draining: the process is alive and finishing).
-    func live(on connection: HTTPConnection) {
-        connection.respond(.ok, headers: HealthCheck.json, body: body(context.draining ? "draining" : "ok", reason: nil))
+    func live(on connection: HTTPConnection, includeBody: Bool = true) {
+        connection.respond(.ok, headers: includeBody ? HealthCheck.json : [],
+                           body: includeBody ? body(context.draining ? "draining" : "ok", reason: nil) : [])
     }
 
     static let json = [("Content-Type", "application/json")]
