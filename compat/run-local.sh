@@ -17,6 +17,9 @@ nodes=${COMPAT_NODES:-1}
 export COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3
 # A short event-stream heartbeat, so its test (SSE-10) takes seconds rather than the default 15.
 export COMPAT_SSE_HEARTBEAT=1
+# The operations tests (test_ops.py) start their own servers from it, to send them signals.
+FIREHOSE_BINARY=$(realpath "$binary")
+export FIREHOSE_BINARY
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }

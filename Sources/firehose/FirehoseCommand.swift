@@ -8,8 +8,8 @@ struct FirehoseCommand: ParsableCommand {
         commandName: "firehose",
         abstract: "A Firehose-compatible real-time server: HTTP long-poll pub/sub with sequence numbers.",
         version: FirehoseVersion.current,
-        subcommands: [ServerCommand.self, PublishCommand.self, ConsumeCommand.self, TokenCommand.self, VersionCommand.self],
-        defaultSubcommand: ServerCommand.self
+        // No default subcommand: bare `firehose` prints this help, as Ruby Firehose did.
+        subcommands: [ServerCommand.self, PublishCommand.self, ConsumeCommand.self, TokenCommand.self, VersionCommand.self]
     )
 }
 

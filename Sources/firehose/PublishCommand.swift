@@ -16,10 +16,10 @@ struct PublishCommand: ParsableCommand {
     @Argument(help: "The message. Read from standard input when omitted.")
     var payload: String?
 
-    @Option(help: "Seconds the channel lives after this message (sends Cache-Control: max-age=N).")
+    @Option(name: [.short, .long], help: "Seconds the channel lives after this message (sends Cache-Control: max-age=N).")
     var ttl: Int?
 
-    @Option(help: "Messages the channel keeps (sends X-Firehose-Buffer-Size).")
+    @Option(name: [.short, .long], help: "Messages the channel keeps (sends X-Firehose-Buffer-Size).")
     var bufferSize: Int?
 
     @Flag(help: "Keep the channel forever (sends X-Firehose-Persist: true).")
@@ -28,12 +28,16 @@ struct PublishCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A bearer token for a server that requires one to publish (sends Authorization: Bearer). (env: FIREHOSE_TOKEN)", valueName: "token"))
     var token: String?
 
-    @Option(help: "Publish the message this many times.")
+    @Option(name: [.customShort("n"), .long], help: "Publish the message this many times.")
     var times: Int = 1
+
+    @Option(name: [.short, .long], help: "Seconds to wait between two publishes with --times (0 to 3600).")
+    var interval: Double = 0
 
     func validate() throws {
         guard EndpointURL(url) != nil else { throw ValidationError("'\(url)' is not an http:// URL") }
         guard times >= 1 else { throw ValidationError("--times must be at least 1") }
+        guard (0...3600).contains(interval) else { throw ValidationError("--interval \(interval) is out of range (0 to 3600)") }
     }
 
     func run() throws {
@@ -46,7 +50,8 @@ struct PublishCommand: ParsableCommand {
         if let token = token ?? Environment.string("FIREHOSE_TOKEN") { headers.append(("Authorization", "Bearer \(token)")) }
         do {
             let connection = try HTTPClientConnection(host: endpoint.host, port: endpoint.port)
-            for _ in 0..<times {
+            for index in 0..<times {
+                if index > 0, interval > 0 { usleep(UInt32(interval * 1_000_000)) }
                 let response = try connection.request(method: "PUT", target: endpoint.target, headers: headers, body: body)
                 guard response.status == 202 else {
                     printError("publish failed: HTTP \(response.status) \(response.text)")

@@ -11,55 +11,60 @@ private let defaults = ServerConfiguration()
 struct ServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the server (the default command).",
+        abstract: "Run the server.",
         discussion: """
         Publishers PUT a message to any path; clients long-poll GET that path (with \
         ?last_message_sequence=N) or open a WebSocket on it, and receive \
         {"message":...,"last_sequence":N}. Every option with an environment variable may be set \
-        either way; the flag wins.
-        """
+        either way; the flag wins. As in Ruby Firehose, -h is the host and -p the port \
+        (--help shows this help), and -s/--server is accepted and ignored.
+        """,
+        helpNames: [.long]
     )
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on. (env: HOST; default: \(defaults.host))", valueName: "address"))
+    @Option(name: [.customShort("h"), .long], help: ArgumentHelp("Address to listen on. (env: HOST; default: \(defaults.host))", valueName: "address"))
     var host: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Accepted for Ruby Firehose's command line (it chose the Rack server) and ignored.", valueName: "name"))
+    var server: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: \(defaults.port))", valueName: "port"))
     var port: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
+    @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (env: BACKEND; default: \(defaults.backend.rawValue))", valueName: "kind"))
     var backend: String?
 
     @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[[user]:password@]host[:port][/db] (user: a Redis 6 ACL user). (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (default: \(defaults.redisTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (env: REDIS_TIMEOUT; default: \(defaults.redisTimeout))", valueName: "seconds"))
     var redisTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (default: \(defaults.longPollTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (env: LONG_POLL_TIMEOUT; default: \(defaults.longPollTimeout))", valueName: "seconds"))
     var longPollTimeout: Double?
 
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. (env: MAX_BUFFER_SIZE; default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (env: MAX_MESSAGE_SIZE; default: \(defaults.maxBodyBytes))", valueName: "bytes"))
     var maxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (env: MAX_HEADER_SIZE; default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
     var maxHeaderSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (default: \(defaults.idleTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
     var idleTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (env: WS_PING_INTERVAL; default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
     var wsPingInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (env: WS_MAX_BUFFERED; default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
     var wsMaxBuffered: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (env: WS_MAX_MESSAGE_SIZE; default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
     var wsMaxMessageSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Seconds a Server-Sent Events stream may be silent before the server sends a ': ping' comment. (env: SSE_HEARTBEAT; default: \(defaults.sseHeartbeatInterval))", valueName: "seconds"))
@@ -80,16 +85,19 @@ struct ServerCommand: ParsableCommand {
     @OptionGroup var stateFile: StateFileOptions
     @OptionGroup var auth: AuthOptions
     @OptionGroup var redisHA: RedisHAOptions
+    @OptionGroup var operations: OperationsOptions
+
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
+        if let backend = backend ?? Environment.string("BACKEND"), ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
         }
         if let url = redisUrl ?? Environment.string("REDIS_URL"), RedisEndpoint(url: url) == nil {
             throw ValidationError("'\(url)' is not a redis:// URL")
         }
         if let level = logLevel ?? Environment.string("LOG_LEVEL"), Logger.Level(name: level) == nil {
-            throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error or none")
+            throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error, fatal, unknown or none")
         }
     }
 
@@ -97,20 +105,20 @@ struct ServerCommand: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host ?? Environment.string("HOST") ?? configuration.host
         configuration.port = try port ?? Environment.integer("PORT") ?? configuration.port
-        configuration.backend = backend.flatMap { ServerConfiguration.BackendKind(rawValue: $0) } ?? configuration.backend
+        configuration.backend = (backend ?? Environment.string("BACKEND")).flatMap { ServerConfiguration.BackendKind(rawValue: $0) } ?? configuration.backend
         if let url = redisUrl ?? Environment.string("REDIS_URL"), let endpoint = RedisEndpoint(url: url) { configuration.redis = endpoint }
-        configuration.redisTimeout = redisTimeout ?? configuration.redisTimeout
-        configuration.longPollTimeout = longPollTimeout ?? configuration.longPollTimeout
+        configuration.redisTimeout = try redisTimeout ?? Environment.double("REDIS_TIMEOUT") ?? configuration.redisTimeout
+        configuration.longPollTimeout = try longPollTimeout ?? Environment.double("LONG_POLL_TIMEOUT") ?? configuration.longPollTimeout
         configuration.defaultBufferSize = try bufferSize ?? Environment.integer("DEFAULT_BUFFER_SIZE") ?? configuration.defaultBufferSize
         // The cap follows a larger default buffer unless it was given: a given cap below the
         // default is a mistake that `validate()` reports, never silently raised.
-        configuration.maxBufferSize = maxBufferSize ?? max(configuration.maxBufferSize, configuration.defaultBufferSize)
-        configuration.maxBodyBytes = maxMessageSize ?? configuration.maxBodyBytes
-        configuration.maxHeaderBytes = maxHeaderSize ?? configuration.maxHeaderBytes
-        configuration.idleTimeout = idleTimeout ?? configuration.idleTimeout
-        configuration.webSocketPingInterval = wsPingInterval ?? configuration.webSocketPingInterval
-        configuration.webSocketMaxBufferedBytes = wsMaxBuffered ?? configuration.webSocketMaxBufferedBytes
-        configuration.webSocketMaxMessageBytes = wsMaxMessageSize ?? configuration.webSocketMaxMessageBytes
+        configuration.maxBufferSize = try maxBufferSize ?? Environment.integer("MAX_BUFFER_SIZE") ?? max(configuration.maxBufferSize, configuration.defaultBufferSize)
+        configuration.maxBodyBytes = try maxMessageSize ?? Environment.integer("MAX_MESSAGE_SIZE") ?? configuration.maxBodyBytes
+        configuration.maxHeaderBytes = try maxHeaderSize ?? Environment.integer("MAX_HEADER_SIZE") ?? configuration.maxHeaderBytes
+        configuration.idleTimeout = try idleTimeout ?? Environment.double("IDLE_TIMEOUT") ?? configuration.idleTimeout
+        configuration.webSocketPingInterval = try wsPingInterval ?? Environment.double("WS_PING_INTERVAL") ?? configuration.webSocketPingInterval
+        configuration.webSocketMaxBufferedBytes = try wsMaxBuffered ?? Environment.integer("WS_MAX_BUFFERED") ?? configuration.webSocketMaxBufferedBytes
+        configuration.webSocketMaxMessageBytes = try wsMaxMessageSize ?? Environment.integer("WS_MAX_MESSAGE_SIZE") ?? configuration.webSocketMaxMessageBytes
         configuration.sseHeartbeatInterval = try sseHeartbeat ?? Environment.double("SSE_HEARTBEAT") ?? configuration.sseHeartbeatInterval
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         if let demo = demo ?? Environment.string("DEMO_PAGE") {
@@ -122,11 +130,17 @@ struct ServerCommand: ParsableCommand {
         try stateFile.apply(to: &configuration)
         try auth.apply(to: &configuration)
         try redisHA.apply(to: &configuration)
+        try operations.apply(to: &configuration)
+        try logging.apply(to: &configuration)
         return configuration
     }
 
     func run() throws {
         let configuration = try makeConfiguration()
+        if let server {
+            Logger(level: configuration.logLevel, format: configuration.logging.format)
+                .info("--server \(server) ignored: this firehose is its own server")
+        }
         let server: FirehoseServer
         do {
             server = try FirehoseServer(configuration: configuration)
@@ -136,10 +150,13 @@ struct ServerCommand: ParsableCommand {
         }
         server.stopOnSignals()
         server.logger.info("""
-            firehose \(FirehoseVersion.current) listening on http://\(server.boundHost):\(server.boundPort) \
+            firehose \(FirehoseVersion.current) listening on \(ServerURL.http(host: server.boundHost, port: server.boundPort)) \
             (backend: \(server.backendName), long-poll timeout: \(configuration.longPollTimeout) s, \
             buffer: \(configuration.defaultBufferSize), pid: \(getpid()))
             """)
+        if server.adminPort != 0 {
+            server.logger.info("admin listener on \(ServerURL.http(host: server.adminHost, port: server.adminPort)) (/metrics, /health, /ready, /channels)")
+        }
         server.logAccessControl()
         server.run()
         server.logger.info("firehose stopped")

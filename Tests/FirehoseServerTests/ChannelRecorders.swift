@@ -26,5 +26,6 @@ final class RecordingSubscriber: ChannelSubscriber {
 /// Records the channels the owner was asked to release.
 final class RecordingOwner: LocalChannelOwner {
     var released: [String] = []
+    let deliveryStats = DeliveryStats()
     func releaseIfDisposable(_ channel: LocalChannel) { released.append(channel.name) }
 }

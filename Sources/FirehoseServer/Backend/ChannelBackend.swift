@@ -6,6 +6,16 @@ protocol ChannelSubscriber: AnyObject {
     /// One message, in sequence order. Return `false` to end the subscription now (a long-poll
     /// answers with one message); the backend then sends nothing more.
     func receive(_ message: Message) -> Bool
+    /// Which transport this subscriber serves (read once, when it subscribes), for the metrics.
+    var transport: SubscriberTransport { get }
+    /// The channel was dropped by an operator (admin `DELETE /channels/...`): a waiting long-poll
+    /// answers 204; a stream subscriber stays and gets the next message (numbered from 1).
+    func channelDropped()
+}
+
+extension ChannelSubscriber {
+    var transport: SubscriberTransport { .other }
+    func channelDropped() {}
 }
 
 /// A live subscription; cancelling is O(1) and idempotent.
@@ -44,4 +54,7 @@ protocol ChannelBackend: AnyObject {
 
     /// Whether this node can store and deliver right now (the `HEAD` health check).
     func ping(_ completion: @escaping (Bool) -> Void)
+
+    /// Deliveries and live subscriptions on this node, by transport (the admin `/metrics`).
+    var deliveryStats: DeliveryStats { get }
 }

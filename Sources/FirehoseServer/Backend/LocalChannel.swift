@@ -3,6 +3,7 @@ internal import FirehoseCore
 /// Whoever keeps `LocalChannel`s: told when a channel may have become disposable.
 protocol LocalChannelOwner: AnyObject {
     func releaseIfDisposable(_ channel: LocalChannel)
+    var deliveryStats: DeliveryStats { get }
 }
 
 /// A channel as this process holds it: its sequence, its bounded window of newest messages, its
@@ -23,10 +24,45 @@ final class LocalChannel {
     /// The node a delivery loop visits next, so a node cancelled mid-delivery is skipped safely.
     fileprivate unowned(unsafe) var cursor: ChannelSubscription?
     fileprivate unowned let owner: LocalChannelOwner
+    /// The owner's counters, held here so a fan-out reaches them without going through `owner`.
+    private let stats: DeliveryStats
 
     init(name: String, owner: LocalChannelOwner) {
         self.name = name
         self.owner = owner
+        stats = owner.deliveryStats
+    }
+
+    /// Live local subscribers by transport (`SubscriberTransport` order): O(subscribers), for
+    /// the admin channel info only.
+    func subscriberCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: SubscriberTransport.allCases.count)
+        var node = head
+        while let current = node {
+            if current.subscriber != nil { counts[current.transport] += 1 }
+            node = current.next
+        }
+        return counts
+    }
+
+    /// An operator dropped the channel: its data go as at expiry (`clearData`), and every local
+    /// subscriber hears `channelDropped` (a waiting long-poll answers 204).
+    func drop() {
+        clearData()
+        var subscribers: [ChannelSubscriber] = []
+        var node = head
+        while let current = node {
+            if let subscriber = current.subscriber { subscribers.append(subscriber) }
+            node = current.next
+        }
+        for subscriber in subscribers { subscriber.channelDropped() }
+    }
+
+    /// Bytes of message bodies in the window (for the admin channel info and gauges).
+    var bufferedBytes: Int {
+        var total = 0
+        for index in 0..<buffer.count { total += buffer[index].body.count }
+        return total
     }
 
     var hasSubscribers: Bool { head != nil }
@@ -114,8 +150,10 @@ final class LocalChannel {
         }
         let available = snapshot?.newestFirst.count ?? buffer.count
         if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sourceSequence, buffered: available) {
+            let transport = subscriber.transport.rawValue
             for wanted in range {
                 let message = buffered(wanted) ?? snapshot!.message(at: wanted, channel: name)
+                stats.delivered[transport] &+= 1
                 if !subscriber.receive(message) { return nil }
             }
         }
@@ -127,6 +165,7 @@ final class LocalChannel {
     /// Registers a subscriber that has been given everything up to `after`.
     func register(_ subscriber: ChannelSubscriber, after: Int) -> ChannelSubscription {
         let node = ChannelSubscription(subscriber: subscriber, channel: self, after: after)
+        stats.subscriptions[node.transport] &+= 1
         node.previous = tail
         if let tail { tail.next = node } else { head = node }
         tail = node
@@ -136,12 +175,14 @@ final class LocalChannel {
     /// Delivers a freshly published message to every subscriber that was waiting before it, even
     /// when the channel buffers nothing (buffer size 0 still delivers live).
     func deliver(_ message: Message) {
+        let delivered = stats.delivered
         cursor = head
         while let node = cursor {
             cursor = node.next
             // A subscription made during this delivery (a client re-polling at once) starts after it.
             guard node.after < message.sequence, let subscriber = node.subscriber else { continue }
             node.after = message.sequence
+            delivered[node.transport] &+= 1
             if !subscriber.receive(message) { node.cancel() }
         }
     }
@@ -158,6 +199,7 @@ final class LocalChannel {
             while last < sequence, let subscriber = node.subscriber {
                 last += 1
                 node.after = last
+                stats.delivered[node.transport] &+= 1
                 if !subscriber.receive(buffered(last)!) {
                     node.cancel()
                     break
@@ -167,6 +209,7 @@ final class LocalChannel {
     }
 
     fileprivate func unlink(_ node: ChannelSubscription) {
+        stats.subscriptions[node.transport] &-= 1
         if cursor === node { cursor = node.next }
         let next = node.next
         if let previous = node.previous { previous.next = next } else { head = next }
@@ -196,8 +239,11 @@ final class ChannelSubscription: SubscriptionHandle {
     private var channel: LocalChannel?
     /// The last sequence this subscriber has been given (or was level with when it subscribed).
     fileprivate var after: Int
+    /// `SubscriberTransport.rawValue` of the subscriber, read once.
+    fileprivate let transport: Int
 
     fileprivate init(subscriber: ChannelSubscriber, channel: LocalChannel, after: Int) {
+        transport = subscriber.transport.rawValue
         self.subscriber = subscriber
         self.channel = channel
         self.after = after

@@ -13,6 +13,13 @@ protocol PendingResponse: AnyObject {
     func cancel()
     /// The hold's deadline passed (only for holds given a timeout queue).
     func timedOut()
+    /// The server is draining: end the wait now if the client can be sent elsewhere (a held
+    /// long-poll answers 204, a stream ends); work in progress (a publish) just finishes.
+    func serverDraining()
+}
+
+extension PendingResponse {
+    func serverDraining() {}
 }
 
 /// One client TCP connection speaking HTTP/1.x: reads requests in order with keep-alive and
@@ -21,7 +28,7 @@ protocol PendingResponse: AnyObject {
 /// only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
 final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, DeferredWork {
     unowned let context: ServerContext
-    private unowned let router: RequestRouter
+    private unowned let router: any HTTPRequestRouting
     private let parser: HTTPRequestParser
     private var pending: PendingResponse?
     /// Whether the request being answered lets the connection stay open afterwards.
@@ -38,8 +45,12 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     private var readEvent: OpaquePointer?
     private var readingEnabled = false
     private var inputFull = false
+    /// The request being answered, for the access log (nil when it is off).
+    var accessEntry: AccessLog.Entry?
+    /// Bytes of a streamed response so far (for the access log).
+    var streamedBytes = 0
 
-    init(context: ServerContext, router: RequestRouter, bev: BufferEvent) {
+    init(context: ServerContext, router: any HTTPRequestRouting, bev: BufferEvent) {
         self.context = context
         self.router = router
         parser = HTTPRequestParser(maxHeaderBytes: context.configuration.maxHeaderBytes,
@@ -51,7 +62,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Starts reading. From here until `close`, the connection retains itself.
     func start() {
         guard let bev else { return }
-        retainWhileOpen()
+        retainWhileOpen(in: context.connections)
         context.connectionOpened()
         let me = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bev.raw, nil, { _, context in
@@ -123,7 +134,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], body: [UInt8] = []) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded() + body, to: bev)
+        let encoded = head.encoded()
+        if accessEntry != nil { logAccess(status: status.code, bytes: encoded.count + body.count) }
+        OutputBuffer.write(encoded + body, to: bev)
         responseWritten()
     }
 
@@ -132,7 +145,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded(), then: body, to: bev)
+        let encoded = head.encoded()
+        if accessEntry != nil { logAccess(status: status.code, bytes: encoded.count + body.count) }
+        OutputBuffer.write(encoded, then: body, to: bev)
         responseWritten()
     }
 
@@ -142,8 +157,19 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Answers with a complete response encoded once for many connections (a `MessageFormat`).
     func respond(encoded response: SharedBytes) {
         guard let bev else { return }
+        if accessEntry != nil {
+            // "HTTP/1.1 200 ...": the status is the three digits after the version.
+            let digits = response.bytes.dropFirst(9).prefix(3)
+            logAccess(status: Int(String(decoding: digits, as: UTF8.self)) ?? 0, bytes: response.count)
+        }
         OutputBuffer.write(response, to: bev)
         responseWritten()
+    }
+
+    private func logAccess(status: Int, bytes: Int) {
+        guard let entry = accessEntry, let accessLog = context.accessLog else { return }
+        accessEntry = nil
+        accessLog.finish(entry, status: status, bytes: bytes, transport: pending is LongPollRequest ? "long_poll" : "http")
     }
 
     /// Parks the request in flight until `pending` answers it with `respond`. With a `timeout`
@@ -151,6 +177,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     func hold(_ pending: PendingResponse, timeout: DeadlineQueue?) {
         self.pending = pending
         if let timeout { timeout.schedule(self) } else { cancelDeadline() }
+        // A wait that began while draining ends at once (a long-poll gets its 204).
+        if context.draining { pending.serverDraining() }
     }
 
     /// Forgets a hold without answering it: whoever took the request over answers (or holds) next.
@@ -169,7 +197,9 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         let head = ResponseHead(status: status, contentLength: nil,
                                 headers: headers + (chunked ? [("Transfer-Encoding", "chunked")] : []),
                                 keepAlive: chunked && keepAliveAfterResponse)
-        OutputBuffer.write(head.encoded(), to: bev)
+        let encoded = head.encoded()
+        OutputBuffer.write(encoded, to: bev)
+        streamedBytes = encoded.count
         streaming = true
         let stream = ResponseStream(connection: self, chunked: chunked, idleQueue: idleQueue, maxQueuedBytes: maxQueuedBytes, delegate: delegate)
         hold(stream, timeout: idleQueue)
@@ -237,7 +267,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
             case let .complete(consumed):
                 input.drain(consumed)
                 let request = parser.takeRequest()
-                keepAliveAfterResponse = request.keepAlive
+                keepAliveAfterResponse = request.keepAlive && !context.draining
+                if let accessLog = context.accessLog { accessEntry = accessLog.begin(request, peerHost: SocketAddress.peerHost(of: bev.fd)) }
                 requestIsHTTP11 = request.versionMajor > 1 || (request.versionMajor == 1 && request.versionMinor >= 1)
                 router.route(request, on: self)
             case let .failed(status, reason):
@@ -253,6 +284,12 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         context.logger.info("\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
         lingerOnClose = true
+        let rejection: OperationsCounters.Rejection = switch code {
+        case .payloadTooLarge: .payloadTooLarge
+        case .headersTooLarge: .headersTooLarge
+        case .badRequest: .badRequest
+        }
+        context.operations.rejected(rejection)
         let status: HTTPStatus = switch code {
         case .payloadTooLarge: .payloadTooLarge
         case .headersTooLarge: .headersTooLarge
@@ -323,6 +360,10 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     }
 
     override func willClose() {
+        if streaming, let entry = accessEntry {
+            accessEntry = nil
+            context.accessLog?.finish(entry, status: 200, bytes: streamedBytes, transport: "sse")
+        }
         let abandoned = pending
         pending = nil
         abandoned?.cancel()
@@ -331,6 +372,19 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
 
     override func didClose() {
         context.connectionClosed()
+    }
+
+    /// Draining: the response in flight is the connection's last. An idle connection closes now;
+    /// a held request ends as its kind says (`PendingResponse.serverDraining`); a request still
+    /// arriving or in progress is answered, then the connection closes.
+    override func drainForShutdown() {
+        guard let bev, !closeWhenFlushed else { return }
+        keepAliveAfterResponse = false
+        if let pending {
+            pending.serverDraining()
+        } else if !isProcessing, parser.atMessageStart, bev.input.count == 0 {
+            closeAfterFlush(linger: false)
+        }
     }
 
     /// Stops reading HTTP from the socket and gives it to another protocol (WebSocket), with any

@@ -35,12 +35,14 @@ enum HTTPReplies {
 
     static func invalidChannel(_ request: HTTPRequest, on connection: HTTPConnection, context: ServerContext) {
         context.logger.info("\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
+        context.operations.rejected(.invalidChannel)
         connection.respond(.badRequest, headers: textPlain + cors(request, context.configuration.auth), body: Array("Channel names must be valid UTF-8.".utf8))
     }
 
     /// `405` naming the method, with `Allow: GET`, as the reference answers anything it does not serve.
     static func methodNotAllowed(_ request: HTTPRequest, on connection: HTTPConnection, context: ServerContext) {
         context.logger.debug("\(request.method) not supported on \(request.pathString)")
+        context.operations.rejected(.methodNotAllowed)
         connection.respond(.methodNotAllowed, headers: [("Allow", "GET")], body: Array("\(request.method) not supported.".utf8))
     }
 
@@ -101,6 +103,7 @@ extension HTTPConnection {
         case let .denied(denial):
             context.logger.debug("\(peerDescription): \(request.method) \(request.pathString) refused by the access policy: \(denial)")
             context.record(.errors)
+            context.operations.rejected(.denied)
             HTTPReplies.denied(denial, request: request, on: self)
         }
     }

@@ -20,6 +20,7 @@ struct HTTPRequest {
         case origin, cacheControl, bufferSize, persist, deprecated, expect, upgrade, connection
         case secWebSocketKey, secWebSocketVersion, contentLength
         case authorization, cookie, accept, lastEventID, ifNoneMatch
+        case xForwardedFor
 
         var lowercasedName: String {
             switch self {
@@ -39,6 +40,7 @@ struct HTTPRequest {
             case .accept: "accept"
             case .lastEventID: "last-event-id"
             case .ifNoneMatch: "if-none-match"
+            case .xForwardedFor: "x-forwarded-for"
             }
         }
 

@@ -11,7 +11,7 @@ protocol SubscriptionTransport {
 /// dispatched before paths are looked at), HEAD pings, the exact path `/metrics@firehose` shows
 /// metrics, any path containing `channels@firehose` multiplexes, and GET long-polls. Built after
 /// the `ServerContext`, which knows nothing of it. Loop thread only.
-final class RequestRouter {
+final class RequestRouter: HTTPRequestRouting {
     private let context: ServerContext
     private let publish: PublishHandler
     private let longPoll: LongPollTransport
@@ -47,7 +47,16 @@ final class RequestRouter {
         case "HEAD":
             ping(request, on: connection)
         default:
+            if request.method == "GET", ReservedPaths.isHealth(request.path) {
+                HealthCheck(context: context).ready(on: connection)
+                return
+            }
             if ReservedPaths.isMetrics(request.path) {
+                guard context.configuration.operations.publicMetrics else {
+                    // Hidden (`--public-metrics off`): still reserved, never a channel.
+                    connection.respond(.notFound, headers: HTTPReplies.textPlain, body: Array("Not found\n".utf8))
+                    return
+                }
                 connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
                 return
             }
@@ -66,13 +75,9 @@ final class RequestRouter {
         }
     }
 
-    /// The health check. For memory it cannot fail; for Redis it is a real round trip.
+    /// The health check. For memory it cannot fail; for Redis it is a real round trip. 503
+    /// while draining.
     private func ping(_ request: HTTPRequest, on connection: HTTPConnection) {
-        let pending = PendingCompletion()
-        connection.hold(pending, timeout: nil)
-        context.backend.ping { healthy in
-            guard !pending.cancelled else { return }
-            connection.respond(healthy ? .ok : .serviceUnavailable)
-        }
+        HealthCheck(context: context).ready(on: connection, includeBody: false)
     }
 }

@@ -3,11 +3,17 @@
 enum ReservedPaths {
     /// The reference's JSON metrics document.
     static let metrics = Array("/metrics@firehose".utf8)
+    /// Readiness as JSON (see `HealthCheck`): an extension; the reference had only `HEAD`.
+    static let health = Array("/health@firehose".utf8)
     /// Any path containing this multiplexes (the reference matches it anywhere in the path).
     static let multiplexMarker = Array("channels@firehose".utf8)
 
     static func isMetrics(_ path: ArraySlice<UInt8>) -> Bool {
         path.elementsEqual(metrics)
+    }
+
+    static func isHealth(_ path: ArraySlice<UInt8>) -> Bool {
+        path.elementsEqual(health)
     }
 
     static func isMultiplex(_ path: ArraySlice<UInt8>) -> Bool {

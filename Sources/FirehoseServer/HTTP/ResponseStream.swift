@@ -52,11 +52,13 @@ final class ResponseStream: PendingResponse {
             // goes out to a client that reads.
             connection.context.logger.warn("\(connection.peerDescription): stream client is not reading (\(queued) bytes queued); disconnecting")
             connection.context.record(.errors)
+            connection.context.operations.slowConsumersDisconnected += 1
             connection.close()  // cancels this stream: the delegate hears streamClosed
             return false
         }
         let length = prefix.count + (shared?.count ?? 0) + suffix.count
         var head = chunked ? ResponseStream.chunkHeader(length) : []
+        connection.streamedBytes += length
         head += prefix
         let tail = chunked ? suffix + ResponseStream.crlf : suffix
         if let shared {
@@ -81,6 +83,13 @@ final class ResponseStream: PendingResponse {
     }
 
     // MARK: PendingResponse
+
+    /// Draining: the stream ends cleanly (the terminating chunk) and its producer lets go.
+    func serverDraining() {
+        let delegate = self.delegate
+        finish()
+        delegate?.streamClosed()
+    }
 
     func cancel() {
         connection = nil

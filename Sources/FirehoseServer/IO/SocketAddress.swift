@@ -14,6 +14,16 @@ enum SocketAddress {
         return ok ? describe(storage) : "fd \(fd)"
     }
 
+    /// The peer's address without the port (for the access log).
+    static func peerHost(of fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+        return ok ? host(storage) : "-"
+    }
+
     static func local(of fd: Int32) -> (String, Int) {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -16,6 +16,10 @@ class SocketConnection: DeadlineNode {
     /// Half-closed, discarding input until the client closes or `lingerQueue`'s deadline passes.
     private(set) var lingering = false
     private unowned let lingerQueue: DeadlineQueue
+    /// Links in the server's `ConnectionRegistry` while open (see `retainWhileOpen`).
+    unowned(unsafe) var registry: ConnectionRegistry?
+    unowned(unsafe) var registryNext: SocketConnection?
+    unowned(unsafe) var registryPrevious: SocketConnection?
 
     init(bev: BufferEvent, lingerQueue: DeadlineQueue) {
         self.bev = bev
@@ -24,9 +28,10 @@ class SocketConnection: DeadlineNode {
     }
 
     /// From here until `close`, the connection retains itself (the loop's C callbacks hold it by
-    /// an unretained pointer).
-    final func retainWhileOpen() {
+    /// an unretained pointer), and is listed in `registry` (the drain reaches it there).
+    final func retainWhileOpen(in registry: ConnectionRegistry) {
         _ = Unmanaged.passRetained(self)
+        registry.insert(self)
     }
 
     final var isOpen: Bool { bev != nil }
@@ -75,6 +80,7 @@ class SocketConnection: DeadlineNode {
         self.bev = nil
         bev.free()
         didClose()
+        registry?.remove(self)
         Unmanaged.passUnretained(self).release()
     }
 
@@ -85,6 +91,7 @@ class SocketConnection: DeadlineNode {
         willClose()
         self.bev = nil
         didClose()
+        registry?.remove(self)
         Unmanaged.passUnretained(self).release()
         return bev
     }
@@ -106,4 +113,7 @@ class SocketConnection: DeadlineNode {
     func willClose() {}
     /// The socket is gone (closed or handed over): update counters.
     func didClose() {}
+    /// The server is draining (SIGTERM): end what this connection is doing in the way its protocol
+    /// lets a client go elsewhere, then close. Called once per connection; must be idempotent.
+    func drainForShutdown() {}
 }

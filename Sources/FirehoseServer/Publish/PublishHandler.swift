@@ -50,10 +50,12 @@ struct PublishHandler {
         connection.hold(pending, timeout: nil)
         let context = self.context
         let size = body.count
+        let started = DurationHistogram.now()
         // The connection is held strongly until the backend answers; `pending` says whether it is
         // still waiting for this answer. (A weak reference would give every connection a side
         // table, and all its reference counting the slow path.)
         context.backend.publish(channel: channel, body: body, options: options) { outcome in
+            context.operations.publishDuration.observe(DurationHistogram.now() - started)
             switch outcome {
             case let .accepted(sequence):
                 context.record(.published, channel: channel)
@@ -68,6 +70,7 @@ struct PublishHandler {
             case let .unavailable(reason):
                 context.logger.warn("publish to \(channel) failed: \(reason)")
                 context.record(.errors)
+                context.operations.publishErrors += 1
                 guard !pending.cancelled else { return }
                 connection.respond(.serviceUnavailable, headers: HTTPReplies.textPlain, body: Array("\(reason)\n".utf8))
             }

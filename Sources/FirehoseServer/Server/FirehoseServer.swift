@@ -11,12 +11,21 @@ public final class FirehoseServer {
     public let loop: EventLoop
     let context: ServerContext
     private let router: RequestRouter
-    private var listener: OpaquePointer?
-    private var acceptRetry: LoopTimer?
-    fileprivate var signalEvents: [OpaquePointer?] = []
+    /// The public listener; closed when the drain begins.
+    var listener: Listener?
+    /// The admin listener (`--admin-address`), open until the process exits.
+    private(set) var adminListener: Listener?
+    private var adminRouter: AdminRouter?
+    /// SIGTERM/SIGINT/SIGHUP events (see `stopOnSignals`) and the drain's timers.
+    var signalEvents: [OpaquePointer?] = []
+    var drainTimer: LoopTimer?
+    var drainCheck: LoopTimer?
     /// The address actually bound (the port is the real one when 0 was asked for).
     public private(set) var boundHost = ""
     public private(set) var boundPort = 0
+    /// The admin listener's bound port (0 without one).
+    public var adminPort: Int { adminListener?.boundPort ?? 0 }
+    public var adminHost: String { adminListener?.boundHost ?? "" }
 
     public convenience init(configuration: ServerConfiguration) throws(ServerError) {
         try self.init(configuration: configuration) { loop throws(ServerError) in
@@ -34,7 +43,8 @@ public final class FirehoseServer {
         try configuration.validate()
         self.configuration = configuration
         loop = try EventLoop()
-        let logger = Logger(level: configuration.logLevel)
+        if let file = configuration.logging.file { try LogFile.redirectStderr(to: file) }
+        let logger = Logger(level: configuration.logLevel, format: configuration.logging.format)
         let backend: ChannelBackend = switch configuration.backend {
         case .memory: MemoryBackend(loop: loop, logger: logger)
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
@@ -50,7 +60,6 @@ public final class FirehoseServer {
 
     deinit {
         for event in signalEvents { event_free(event) }
-        if let listener { evconnlistener_free(listener) }
     }
 
     public var logger: Logger { context.logger }
@@ -72,54 +81,30 @@ public final class FirehoseServer {
     private func listen() throws(ServerError) {
         Self.raiseFileLimit()
         signal(SIGPIPE, SIG_IGN)
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var resolved: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(configuration.host, String(configuration.port), &hints, &resolved)
-        guard status == 0, let first = resolved else {
-            throw .startup("cannot resolve \(configuration.host): \(String(cString: gai_strerror(status)))")
+        let context = self.context
+        let router = self.router
+        listener = try Listener(context: context, host: configuration.host, port: configuration.port,
+                                reusePort: configuration.operations.reusePort, label: "public") { fd in
+            FirehoseServer.serve(fd, context: context, router: router)
         }
-        defer { freeaddrinfo(resolved) }
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        let flags = UInt32(LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC)
-        listener = evconnlistener_new_bind(loop.base.raw, { _, fd, _, _, context in
-            Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue().accept(fd)
-        }, me, flags, 4096, first.pointee.ai_addr, Int32(first.pointee.ai_addrlen))
-        guard let listener else {
-            throw .startup("cannot listen on \(configuration.host):\(configuration.port): \(String(cString: strerror(errno)))")
+        boundHost = listener!.boundHost
+        boundPort = listener!.boundPort
+        if let adminHost = configuration.operations.adminHost {
+            let admin = AdminRouter(context: context)
+            adminRouter = admin
+            adminListener = try Listener(context: context, host: adminHost, port: configuration.operations.adminPort,
+                                         reusePort: false, label: "admin") { fd in
+                FirehoseServer.serve(fd, context: context, router: admin)
+            }
         }
-        evconnlistener_set_error_cb(listener) { listener, context in
-            Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue().acceptFailed()
-        }
-        (boundHost, boundPort) = SocketAddress.local(of: evconnlistener_get_fd(listener))
     }
 
-    private func accept(_ fd: Int32) {
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        evutil_make_socket_nonblocking(fd)
-        guard let bev = bufferevent_socket_new(loop.base.raw, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
+    private static func serve(_ fd: Int32, context: ServerContext, router: HTTPRequestRouting) {
+        guard let bev = bufferevent_socket_new(context.loop.base.raw, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
             close(fd)
             return
         }
         HTTPConnection(context: context, router: router, bev: BufferEvent(raw: bev)).start()
-    }
-
-    /// Accepting failed (usually: out of file descriptors). Pause accepting briefly instead of
-    /// spinning on the error; open connections keep being served.
-    private func acceptFailed() {
-        let reason = String(cString: strerror(errno))
-        context.logger.error("accept failed: \(reason); pausing new connections for 100 ms (\(context.openConnections) open)")
-        guard let listener else { return }
-        evconnlistener_disable(listener)
-        if acceptRetry == nil {
-            acceptRetry = LoopTimer(loop: loop) { [unowned self] in
-                if let listener = self.listener { evconnlistener_enable(listener) }
-            }
-        }
-        acceptRetry?.schedule(after: 0.1)
     }
 
     /// Lets the process hold as many sockets as the hard limit allows (long-poll servers hold many).
@@ -128,20 +113,5 @@ public final class FirehoseServer {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
-}
-
-extension FirehoseServer {
-    /// Stops the loop cleanly on SIGINT and SIGTERM.
-    public func stopOnSignals() {
-        for number in [SIGINT, SIGTERM] {
-            let event = event_new(loop.base.raw, number, Int16(EV_SIGNAL | EV_PERSIST), { signal, _, context in
-                let server = Unmanaged<FirehoseServer>.fromOpaque(context!).takeUnretainedValue()
-                server.logger.info("signal \(signal): shutting down")
-                server.stop()
-            }, Unmanaged.passUnretained(self).toOpaque())
-            event_add(event, nil)
-            signalEvents.append(event)
-        }
     }
 }

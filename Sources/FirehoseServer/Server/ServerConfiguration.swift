@@ -48,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     public var stateFile = StateFileConfiguration()
     public var auth = AuthConfiguration()
     public var redisHA = RedisHAConfiguration()
+    public var operations = OperationsConfiguration()
+    public var logging = LoggingConfiguration()
 
     public init() {}
 
@@ -71,5 +73,7 @@ public struct ServerConfiguration: Sendable {
         try stateFile.validate(backend: backend)
         try auth.validate()
         try redisHA.validate(backend: backend, redisTimeout: redisTimeout)
+        try operations.validate()
+        try logging.validate()
     }
 }

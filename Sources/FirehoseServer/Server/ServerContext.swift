@@ -10,6 +10,10 @@ final class ServerContext {
     let backend: ChannelBackend
     let policy: AccessPolicy
     let metrics: MetricsRecorder
+    /// What the admin `/metrics` counts beyond `metrics` (rejections, slow consumers, publish timing).
+    let operations = OperationsCounters()
+    /// The access log (`--access-log`), nil when off.
+    let accessLog: AccessLog?
     /// Connections with no request in progress, closed after `idleTimeout`.
     let idleQueue: DeadlineQueue
     /// Held long-polls, answered 204 after `longPollTimeout`.
@@ -21,6 +25,11 @@ final class ServerContext {
     /// WebSockets and event streams whose token expires, ended at its expiry (spec/auth.md).
     let credentialExpiry: ExpiryQueue
     private(set) var openConnections = 0
+    /// Every open client socket, for the drain (see `ConnectionRegistry`).
+    let connections = ConnectionRegistry()
+    /// Set once, by the first SIGTERM/SIGINT: readiness answers 503, held requests end, and every
+    /// connection closes after its current request.
+    var draining = false
     private(set) var openWebSockets = 0
 
     init(loop: EventLoop, configuration: ServerConfiguration, logger: Logger, backend: ChannelBackend, policy: AccessPolicy) {
@@ -29,6 +38,7 @@ final class ServerContext {
         self.logger = logger
         self.backend = backend
         self.policy = policy
+        accessLog = configuration.logging.accessLog ? AccessLog(logger: logger, configuration: configuration.logging) : nil
         metrics = MetricsRecorder(interval: configuration.metricsInterval)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)

@@ -9,7 +9,9 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     let name = "memory"
     private let loop: EventLoop
     private let logger: Logger
-    private var channels: [String: LocalChannel] = [:]
+    /// Internal for the admin extension (Admin/MemoryBackend+Admin.swift).
+    var channels: [String: LocalChannel] = [:]
+    let deliveryStats = DeliveryStats()
     private var expiries = ExpiryHeap()
     private var sweepTimer: LoopTimer!
     /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
@@ -68,7 +70,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     }
 
     /// The channel, created if needed, with its data cleared if it has expired.
-    private func lookup(_ name: String, now: Double) -> LocalChannel {
+    func lookup(_ name: String, now: Double) -> LocalChannel {
         if let channel = channels[name] {
             if let expiresAt = channel.expiresAt, expiresAt <= now { expire(channel, keep: true) }
             return channel
@@ -78,7 +80,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
         return channel
     }
 
-    private func expire(_ channel: LocalChannel, keep: Bool = false) {
+    func expire(_ channel: LocalChannel, keep: Bool = false) {
         channel.clearData()
         expiries.remove(channel)
         if !keep { releaseIfDisposable(channel) }

@@ -12,16 +12,18 @@ internal import FirehoseCore
 final class RedisBackend: ChannelBackend, LocalChannelOwner {
     let name = "redis"
     private let logger: Logger
-    private let commands: RedisConnection
-    private let pubsub: RedisConnection
+    let commands: RedisConnection
+    let pubsub: RedisConnection
     private var updates: SubscriptionHandler!
     /// The window size for messages that arrive by pub/sub (the store's own list may be longer).
     private let windowSize: Int
     private var scriptSHA: [UInt8]?
-    private var pubsubReady = false
+    private(set) var pubsubReady = false
     /// Channels with local subscribers (or subscribers waiting for a read), and whether the window
     /// is known to be current.
-    private var channels: [String: LocalChannel] = [:]
+    /// Internal for the admin extension (Admin/RedisBackend+Admin.swift).
+    var channels: [String: LocalChannel] = [:]
+    let deliveryStats = DeliveryStats()
     private var synced: Set<String> = []
     private var reads: [String: ChannelRead] = [:]
     private var retryTimer: LoopTimer!

@@ -27,6 +27,9 @@ final class RedisConnection {
     private var loggedRefusal: String?
     /// Redis refused AUTH or SELECT: retrying fast cannot help, so the backoff grows to 30 s.
     private var refused = false
+    /// Connections made again after one was lost or failed (`firehose_redis_reconnects_total`).
+    private(set) var reconnects = 0
+    private var everConnected = false
     private var connectStartedAt: Double = 0
     /// When each command awaiting a reply was sent, oldest first (Redis answers in order).
     private var sentAt: [Double] = []
@@ -266,6 +269,8 @@ final class RedisConnection {
 
     private func ready() {
         isConnected = true
+        if everConnected { reconnects += 1 }
+        everConnected = true
         backoff = 0.1
         refused = false
         lastFailure = nil

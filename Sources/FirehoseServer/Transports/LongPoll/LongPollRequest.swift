@@ -9,6 +9,10 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     private var multiplexed = false
     private var subscriptions: [SubscriptionHandle] = []
     private var answered = false
+    /// Not yet done subscribing (from creation: it is held before it subscribes): a drain that
+    /// began or begins meanwhile answers only after the catch-up, so a message already due is given.
+    private var subscribing = true
+    private var drainPending = false
 
     init(connection: HTTPConnection, context: ServerContext, cors: [(String, String)]) {
         self.connection = connection
@@ -22,12 +26,16 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
     func subscribe(_ channels: [(String, Int)], multiplexed: Bool) {
         self.multiplexed = multiplexed
         for (channel, lastSequence) in channels {
-            guard !answered else { return }
+            guard !answered else { break }
             if let handle = context.backend.subscribe(channel: channel, lastSequence: lastSequence, subscriber: self) {
                 if answered { handle.cancel() } else { subscriptions.append(handle) }
             }
         }
+        subscribing = false
+        if drainPending { serverDraining() }
     }
+
+    var transport: SubscriberTransport { .longPoll }
 
     func receive(_ message: Message) -> Bool {
         guard !answered else { return false }
@@ -49,6 +57,20 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
 
     func cancel() {
         finish()
+    }
+
+    /// The channel was dropped: 204 now; the client re-polls and waits for the next message.
+    func channelDropped() { serverDraining() }
+
+    /// Draining: 204 now, as at the timeout, so the client re-polls (reaching another node).
+    func serverDraining() {
+        guard !answered else { return }
+        guard !subscribing else {
+            drainPending = true
+            return
+        }
+        finish()
+        connection.respond(.noContent, headers: cors)
     }
 
     private func finish() {

@@ -31,6 +31,8 @@ final class SSESession: ChannelSubscriber, ResponseStreamDelegate, Expiring {
         }
     }
 
+    var transport: SubscriberTransport { .sse }
+
     func receive(_ message: Message) -> Bool {
         guard let stream else { return false }
         guard positions != nil else {

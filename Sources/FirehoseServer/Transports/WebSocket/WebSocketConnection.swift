@@ -32,6 +32,10 @@ final class WebSocketConnection: SocketConnection, Expiring {
     /// socket's place in the context's `credentialExpiry` queue.
     private(set) var expiresAt = Double.infinity
     var expiryIndex = -1
+    /// The upgrade request, for the access log line written when the session ends (nil when off).
+    var accessEntry: AccessLog.Entry?
+    /// Payload bytes of the messages sent (for the access log).
+    private var sentBytes = 0
 
     init(context: ServerContext, bev: BufferEvent) {
         self.context = context
@@ -44,7 +48,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
     /// with 1008 then.
     func start(handshake: [UInt8], session: WebSocketSession, subscriptions: [MultiplexSubscription], expiresAt: Double? = nil) {
         guard let bev else { return }
-        retainWhileOpen()
+        retainWhileOpen(in: context.connections)
         self.session = session
         if let expiresAt {
             self.expiresAt = expiresAt
@@ -65,6 +69,10 @@ final class WebSocketConnection: SocketConnection, Expiring {
         bufferevent_enable(bev.raw, Int16(EV_READ | EV_WRITE))
         OutputBuffer.add(handshake, to: bev.output)
         self.context.webSocketPingQueue.schedule(self)
+        if self.context.draining {
+            drainForShutdown()  // upgraded while the server began to drain
+            return
+        }
         session.start(subscriptions: subscriptions)
         if bev.input.count > 0 { readable() }
     }
@@ -82,9 +90,11 @@ final class WebSocketConnection: SocketConnection, Expiring {
             // counts, so one message larger than the budget still goes out to a reading client.)
             context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
             context.record(.errors)
+            context.operations.slowConsumersDisconnected += 1
             close()
             return false
         }
+        sentBytes += payload.count
         if insideWslay, let output {
             WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
         } else {
@@ -256,6 +266,12 @@ final class WebSocketConnection: SocketConnection, Expiring {
         closeWith(WebSocketFraming.tokenExpiredClose)
     }
 
+    /// Draining: close with 1001 (going away); the client's close frame or the linger deadline ends it.
+    override func drainForShutdown() {
+        guard isOpen, !closeWhenFlushed, !closeRequested else { return }
+        closeWith(WebSocketFraming.goingAwayClose)
+    }
+
     private func endSession() {
         let ended = session
         session = nil
@@ -284,6 +300,10 @@ final class WebSocketConnection: SocketConnection, Expiring {
 
     override func didClose() {
         context.webSocketClosed()
+        if let entry = accessEntry {
+            accessEntry = nil
+            context.accessLog?.finish(entry, status: 101, bytes: sentBytes, transport: "websocket")
+        }
     }
 
     override var peerDescription: String {

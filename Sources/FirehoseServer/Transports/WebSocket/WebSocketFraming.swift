@@ -25,5 +25,7 @@ enum WebSocketFraming {
     /// Close with 1008 (policy violation) and the reason `token expired`: the credentials of the
     /// upgrade ran out (spec/auth.md).
     static let tokenExpiredClose: [UInt8] = [0x88, 0x0F, 0x03, 0xF0] + Array("token expired".utf8)
+    /// 1001, going away: the server is draining; the JS client reconnects (to another node).
+    static let goingAwayClose: [UInt8] = [0x88, 0x02, 0x03, 0xE9]
     static let ping: [UInt8] = [0x89, 0x00]
 }

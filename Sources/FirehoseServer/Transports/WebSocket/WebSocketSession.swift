@@ -58,6 +58,8 @@ final class WebSocketSession: ChannelSubscriber {
 
     // MARK: delivering
 
+    var transport: SubscriberTransport { .webSocket }
+
     func receive(_ message: Message) -> Bool {
         guard isActive else { return false }
         return connection.sendText(message.encoded(as: format))

@@ -37,8 +37,10 @@ struct WebSocketTransport {
         let context = self.context
         let judged = multiplexed ? subscriptions.map(\.channel) : [channel]
         connection.authorize(.subscribe, channels: judged, request: request) { until in
+            let entry = connection.accessEntry
             guard let bev = connection.detach() else { return }
             let socket = WebSocketConnection(context: context, bev: bev)
+            socket.accessEntry = entry
             let session = WebSocketSession(context: context, mode: multiplexed ? .multiplex : .channel(channel),
                                            upgradeRequest: request, socket: socket)
             socket.start(handshake: WebSocketProtocol.handshakeResponse(forKey: key), session: session,
