@@ -38,9 +38,11 @@ public struct RedisHAConfiguration: Sendable {
         guard RedisHAConfiguration.minReplicasRange.contains(minReplicas) else {
             throw .invalidConfiguration("--redis-min-replicas \(minReplicas) is out of range (\(RedisHAConfiguration.minReplicasRange.lowerBound) to \(RedisHAConfiguration.minReplicasRange.upperBound))")
         }
-        let timeouts = RedisHAConfiguration.replicaTimeoutRange(redisTimeout: redisTimeout)
+        // The replica timeout only matters when publishes wait for replicas: a short --redis-timeout
+        // alone must not make the (unused) default invalid.
+        let timeouts = minReplicas == 0 ? 1...60_000 : RedisHAConfiguration.replicaTimeoutRange(redisTimeout: redisTimeout)
         guard timeouts.contains(replicaTimeoutMilliseconds) else {
-            throw .invalidConfiguration("--redis-replica-timeout \(replicaTimeoutMilliseconds) is out of range (\(timeouts.lowerBound) to \(timeouts.upperBound): below --redis-timeout)")
+            throw .invalidConfiguration("--redis-replica-timeout \(replicaTimeoutMilliseconds) is out of range (\(timeouts.lowerBound) to \(timeouts.upperBound)\(minReplicas == 0 ? "" : ": below --redis-timeout"))")
         }
         if backend != .redis, !sentinels.isEmpty || minReplicas > 0 {
             throw .invalidConfiguration("--redis-sentinels and --redis-min-replicas are for --backend redis")
