@@ -74,6 +74,8 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
 
+    @OptionGroup var hardening: HardeningOptions
+
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)'; choose memory or redis")
@@ -83,6 +85,14 @@ struct ServerCommand: ParsableCommand {
         }
         if let level = logLevel ?? Environment.string("LOG_LEVEL"), Logger.Level(name: level) == nil {
             throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error or none")
+        }
+        // Every range is checked here, before anything listens, so every configuration mistake
+        // reads the same: "Error: --flag VALUE is out of range (MIN to MAX)", exit status 64.
+        do {
+            try makeConfiguration().validate()
+        } catch let error as ServerError {
+            guard case let .invalidConfiguration(reason) = error else { throw error }
+            throw ValidationError(reason)
         }
     }
 
@@ -108,6 +118,7 @@ struct ServerCommand: ParsableCommand {
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
+        try hardening.apply(to: &configuration)
         return configuration
     }
 

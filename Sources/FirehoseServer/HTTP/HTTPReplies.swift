@@ -21,6 +21,11 @@ enum HTTPReplies {
 
     static let nothingToSubscribeReason = "No subscription data given - can't subscribe to nothing"
 
+    /// Why a multiplexed request over `--max-channels-per-connection` is refused (spec LIM-1).
+    static func tooManyChannelsReason(_ limit: Int) -> String {
+        "Too many channels: at most \(limit) per request"
+    }
+
     static let textPlain = [("Content-Type", "text/plain")]
 
     /// The channel a request names: its raw path, which must be UTF-8 to travel in JSON frames.

@@ -16,10 +16,13 @@ class SocketConnection: DeadlineNode {
     /// Half-closed, discarding input until the client closes or `lingerQueue`'s deadline passes.
     private(set) var lingering = false
     private unowned let lingerQueue: DeadlineQueue
+    /// Bounds `closeWhenFlushed`: a client that stops reading must not keep a closing socket open.
+    private unowned let flushQueue: DeadlineQueue
 
-    init(bev: BufferEvent, lingerQueue: DeadlineQueue) {
+    init(bev: BufferEvent, lingerQueue: DeadlineQueue, flushQueue: DeadlineQueue) {
         self.bev = bev
         self.lingerQueue = lingerQueue
+        self.flushQueue = flushQueue
         super.init()
     }
 
@@ -40,7 +43,13 @@ class SocketConnection: DeadlineNode {
         closeWhenFlushed = true
         lingerAfterFlush = linger
         willEnd()
-        if queuedBytes == 0 { flushedForClose() }
+        if queuedBytes == 0 {
+            flushedForClose()
+        } else if isOpen, !lingering {
+            // Whatever deadline the connection had (a WebSocket's ping, an HTTP idle timer), from
+            // now on only this one ends it.
+            flushQueue.schedule(self)
+        }
     }
 
     /// To be called when the socket's output buffer has drained. Returns true when the connection
@@ -64,7 +73,7 @@ class SocketConnection: DeadlineNode {
     }
 
     override final func deadlineExpired() {
-        if lingering { close() } else { deadlinePassed() }
+        if lingering || closeWhenFlushed { close() } else { deadlinePassed() }
     }
 
     /// Closes the socket now; `willClose` cancels whatever the subclass was doing first.

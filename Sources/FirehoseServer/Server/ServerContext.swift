@@ -18,6 +18,10 @@ final class ServerContext {
     let lingerQueue: DeadlineQueue
     /// Open WebSockets, pinged when silent for `webSocketPingInterval` and closed if still silent.
     let webSocketPingQueue: DeadlineQueue
+    /// HTTP requests in progress: line, headers and body must all arrive before `requestTimeout`.
+    let requestQueue: DeadlineQueue
+    /// Connections closing once their output is sent: dropped if that takes `closeFlushTimeout`.
+    let closeFlushQueue: DeadlineQueue
     private(set) var openConnections = 0
     private(set) var openWebSockets = 0
 
@@ -32,6 +36,9 @@ final class ServerContext {
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)
         webSocketPingQueue = DeadlineQueue(loop: loop, duration: configuration.webSocketPingInterval)
+        // Never later than the idle timeout, so a stalled request is dropped no later than FR-7 says.
+        requestQueue = DeadlineQueue(loop: loop, duration: min(configuration.hardening.requestTimeout, configuration.idleTimeout))
+        closeFlushQueue = DeadlineQueue(loop: loop, duration: configuration.hardening.closeFlushTimeout)
     }
 
     func connectionOpened() { openConnections += 1 }

@@ -31,7 +31,7 @@ final class WebSocketConnection: SocketConnection {
 
     init(context: ServerContext, bev: BufferEvent) {
         self.context = context
-        super.init(bev: bev, lingerQueue: context.lingerQueue)
+        super.init(bev: bev, lingerQueue: context.lingerQueue, flushQueue: context.closeFlushQueue)
     }
 
     /// Sends the 101, starts reading frames (including any the client sent right behind its
@@ -70,9 +70,7 @@ final class WebSocketConnection: SocketConnection {
             // A client that does not read is cut off rather than buffered for: it reconnects and
             // resumes by sequence from the channel's buffer. (What was queued before this message
             // counts, so one message larger than the budget still goes out to a reading client.)
-            context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
-            context.record(.errors)
-            close()
+            cutOff(queued: queued)
             return false
         }
         if insideWslay, let output {
@@ -81,6 +79,12 @@ final class WebSocketConnection: SocketConnection {
             WebSocketFraming.writeText(payload, to: bev)
         }
         return true
+    }
+
+    private func cutOff(queued: Int) {
+        context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
+        context.record(.errors)
+        close()
     }
 
     // MARK: reading
@@ -93,6 +97,9 @@ final class WebSocketConnection: SocketConnection {
         pingOutstanding = false
         context.webSocketPingQueue.schedule(self)
         let input = bev.input
+        // Bytes handed to wslay in this call: its answers (pongs) are queued inside wslay until
+        // `flush`, at most as large as the frames that asked for them.
+        var handedToWslay = 0
         while isOpen, !closeWhenFlushed {
             var bytes: (UInt64, UInt64) = (0, 0)  // 16 bytes: room for the longest frame header
             let available = withUnsafeMutableBytes(of: &bytes) { evbuffer_copyout(input.raw, $0.baseAddress, 14) }
@@ -100,6 +107,13 @@ final class WebSocketConnection: SocketConnection {
             // The message's size so far with this frame; kept only once the frame is handed over,
             // since an incomplete frame's header is read again on the next read.
             let messageBytes = header.opcode == 0 ? incomingMessageBytes &+ header.payloadLength : header.payloadLength
+            if header.isControl, header.payloadLength > 125 || !header.fin {
+                // RFC 6455 §5.5: refused at the header, not after waiting for a payload that may
+                // never come (spec WSX-5).
+                context.logger.info("\(peerDescription): WebSocket control frame of \(header.payloadLength) bytes\(header.fin ? "" : " without FIN"); closing with 1002")
+                closeWith(WebSocketFraming.protocolErrorClose)
+                return
+            }
             if !header.isControl {
                 if messageBytes > UInt64(context.configuration.webSocketMaxMessageBytes) {
                     context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
@@ -108,6 +122,13 @@ final class WebSocketConnection: SocketConnection {
                 }
             }
             guard UInt64(input.count) >= header.totalLength else { break }
+            if queuedBytes + handedToWslay > context.configuration.webSocketMaxBufferedBytes {
+                // Pings from a client that does not read its pongs: every byte queued for it
+                // counts against the same budget as its messages (spec LIM-4).
+                cutOff(queued: queuedBytes + handedToWslay)
+                return
+            }
+            handedToWslay += Int(header.totalLength)
             guard let wslay = wslayContext() else { return }
             if !header.isControl {
                 incomingMessageBytes = messageBytes

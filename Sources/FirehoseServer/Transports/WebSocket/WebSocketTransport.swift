@@ -26,7 +26,17 @@ struct WebSocketTransport {
         let multiplexed = ReservedPaths.isMultiplex(request.path)
         var subscriptions: [MultiplexSubscription] = []
         if multiplexed, let list = QueryString.value(of: "subscribe", in: request.query) {
-            subscriptions = (try? MultiplexSubscription.parseQuery(list)) ?? []
+            do throws(MultiplexSubscription.Failure) {
+                subscriptions = try MultiplexSubscription.parseQuery(list, limit: context.configuration.hardening.maxChannelsPerConnection)
+            } catch {
+                if case let .tooMany(limit) = error {
+                    // Refused before the 101, as a multiplexed long-poll would be (spec LIM-1).
+                    connection.respond(.badRequest, headers: HTTPReplies.cors(request),
+                                       body: HTTPReplies.subscriptionFailed(HTTPReplies.tooManyChannelsReason(limit)))
+                    return
+                }
+                subscriptions = []  // as before: an empty or unusable list subscribes to nothing yet
+            }
         }
         let context = self.context
         let judged = multiplexed ? subscriptions.map(\.channel) : [channel]

@@ -1,0 +1,25 @@
+import ArgumentParser
+import FirehoseServer
+
+/// The flags of `HardeningConfiguration`: limits against clients that would hold the loop, a
+/// connection or memory. Each has an environment twin; the flag wins.
+struct HardeningOptions: ParsableArguments {
+    private static let defaults = HardeningConfiguration()
+
+    @Option(name: .long, help: ArgumentHelp("Distinct channels one multiplexed request or WebSocket may subscribe to; more gets 400 (or an error frame on a WebSocket). Range \(HardeningConfiguration.maxChannelsPerConnectionRange.lowerBound) to \(HardeningConfiguration.maxChannelsPerConnectionRange.upperBound). (env: MAX_CHANNELS_PER_CONNECTION; default: \(defaults.maxChannelsPerConnection))", valueName: "count"))
+    var maxChannelsPerConnection: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a request's line, headers and body may take to arrive; slower gets 408 and a close. Range 1 to 3600. (env: REQUEST_TIMEOUT; default: \(defaults.requestTimeout))", valueName: "seconds"))
+    var requestTimeout: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a closing connection may take to send what is queued for it before it is dropped. Range 0.1 to 3600. (env: CLOSE_FLUSH_TIMEOUT; default: \(defaults.closeFlushTimeout))", valueName: "seconds"))
+    var closeFlushTimeout: Double?
+
+    func apply(to configuration: inout ServerConfiguration) throws {
+        var hardening = configuration.hardening
+        hardening.maxChannelsPerConnection = try maxChannelsPerConnection ?? Environment.integer("MAX_CHANNELS_PER_CONNECTION") ?? hardening.maxChannelsPerConnection
+        hardening.requestTimeout = try requestTimeout ?? Environment.double("REQUEST_TIMEOUT") ?? hardening.requestTimeout
+        hardening.closeFlushTimeout = try closeFlushTimeout ?? Environment.double("CLOSE_FLUSH_TIMEOUT") ?? hardening.closeFlushTimeout
+        configuration.hardening = hardening
+    }
+}
