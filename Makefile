@@ -7,7 +7,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BENCH_PACKAGES := nginx libnginx-mod-nchan redis-server
 
-.PHONY: all deps bench-deps build release run test unit-test compat compat-local bench bench-smoke clean
+.PHONY: all deps bench-deps build release run test unit-test test-hardening compat compat-local bench bench-smoke clean
 
 all: build
 
@@ -45,7 +45,11 @@ run: release
 test: unit-test compat-local bench-smoke
 
 unit-test: build
-	$(SWIFT) test
+	$(SWIFT) test --skip HardeningSlowTests
+
+## test-hardening: the costlier hardening checks (megabytes of traffic, memory measured)
+test-hardening: build
+	$(SWIFT) test --filter HardeningSlowTests
 
 ## compat-local: the whole compat suite against freshly started servers: memory backend; redis
 ## backend; two redis nodes (publishing on one, subscribing on the other)

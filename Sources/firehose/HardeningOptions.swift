@@ -15,11 +15,15 @@ struct HardeningOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds a closing connection may take to send what is queued for it before it is dropped. Range 0.1 to 3600. (env: CLOSE_FLUSH_TIMEOUT; default: \(defaults.closeFlushTimeout))", valueName: "seconds"))
     var closeFlushTimeout: Double?
 
+    @Option(name: .long, help: ArgumentHelp("Channels listed per bucket in /metrics@firehose: the busiest (active_channels still counts all). Range 0 to 10000. (env: METRICS_CHANNELS; default: \(defaults.metricsChannels))", valueName: "count"))
+    var metricsChannels: Int?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         var hardening = configuration.hardening
         hardening.maxChannelsPerConnection = try maxChannelsPerConnection ?? Environment.integer("MAX_CHANNELS_PER_CONNECTION") ?? hardening.maxChannelsPerConnection
         hardening.requestTimeout = try requestTimeout ?? Environment.double("REQUEST_TIMEOUT") ?? hardening.requestTimeout
         hardening.closeFlushTimeout = try closeFlushTimeout ?? Environment.double("CLOSE_FLUSH_TIMEOUT") ?? hardening.closeFlushTimeout
+        hardening.metricsChannels = try metricsChannels ?? Environment.integer("METRICS_CHANNELS") ?? hardening.metricsChannels
         configuration.hardening = hardening
     }
 }

@@ -46,7 +46,7 @@ final class RequestRouter {
             ping(request, on: connection)
         default:
             if ReservedPaths.isMetrics(request.path) {
-                connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
+                connection.respond(.ok, shared: context.metrics.shared(now: EventLoop.unixTime()))
                 return
             }
             if request.method == "GET", let transport = subscriptionTransports.first(where: { $0.accepts(request) }) {

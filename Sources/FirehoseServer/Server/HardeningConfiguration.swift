@@ -16,12 +16,17 @@ public struct HardeningConfiguration: Sendable {
     public var closeFlushTimeout: Double = 10
     public static let closeFlushTimeoutRange = 0.1...3600.0
 
+    /// Channels listed per bucket in `/metrics@firehose`: the busiest (`active_channels` counts all).
+    public var metricsChannels = 1000
+    public static let metricsChannelsRange = 0...10_000
+
     public init() {}
 
     public func validate() throws(ServerError) {
         try HardeningConfiguration.check("--max-channels-per-connection", maxChannelsPerConnection, Self.maxChannelsPerConnectionRange)
         try HardeningConfiguration.check("--request-timeout", requestTimeout, Self.requestTimeoutRange)
         try HardeningConfiguration.check("--close-flush-timeout", closeFlushTimeout, Self.closeFlushTimeoutRange)
+        try HardeningConfiguration.check("--metrics-channels", metricsChannels, Self.metricsChannelsRange)
     }
 
     /// The one style for a number out of range: the flag, the value and the allowed range.

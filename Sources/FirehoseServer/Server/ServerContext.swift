@@ -31,7 +31,7 @@ final class ServerContext {
         self.logger = logger
         self.backend = backend
         self.policy = policy
-        metrics = MetricsRecorder(interval: configuration.metricsInterval)
+        metrics = MetricsRecorder(interval: configuration.metricsInterval, reportedChannels: configuration.hardening.metricsChannels)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)

@@ -11,7 +11,7 @@ struct WebSocketTransport {
         // The HTTP parser stops at an upgrade, so whatever happens this is the last HTTP response.
         connection.closeAfterResponse()
         if ReservedPaths.isMetrics(request.path) {
-            connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
+            connection.respond(.ok, shared: context.metrics.shared(now: EventLoop.unixTime()))
             return
         }
         guard let key = request.value(.secWebSocketKey), !key.isEmpty else {
