@@ -29,6 +29,9 @@ public final class Message {
         return bytes
     }
 
+    /// The body's length once JSON-escaped (without quotes): computed once, for memory accounting.
+    public private(set) lazy var escapedBodyLength = JSONWriter.escapedLength(body)
+
     /// How many encodings this message holds now (for tests and memory accounting).
     public var cachedEncodingCount: Int { encodings.count }
 }

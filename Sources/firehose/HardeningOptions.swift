@@ -18,12 +18,16 @@ struct HardeningOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Channels listed per bucket in /metrics@firehose: the busiest (active_channels still counts all). Range 0 to 10000. (env: METRICS_CHANNELS; default: \(defaults.metricsChannels))", valueName: "count"))
     var metricsChannels: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Bytes all channel buffers may hold (memory backend; each message counts its body, one JSON encoding and 128 bytes); a publish past it gets 503. Range 1048576 to 1099511627776. (env: MAX_MEMORY; default: \(defaults.maxMemory))", valueName: "bytes"))
+    var maxMemory: Int?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         var hardening = configuration.hardening
         hardening.maxChannelsPerConnection = try maxChannelsPerConnection ?? Environment.integer("MAX_CHANNELS_PER_CONNECTION") ?? hardening.maxChannelsPerConnection
         hardening.requestTimeout = try requestTimeout ?? Environment.double("REQUEST_TIMEOUT") ?? hardening.requestTimeout
         hardening.closeFlushTimeout = try closeFlushTimeout ?? Environment.double("CLOSE_FLUSH_TIMEOUT") ?? hardening.closeFlushTimeout
         hardening.metricsChannels = try metricsChannels ?? Environment.integer("METRICS_CHANNELS") ?? hardening.metricsChannels
+        hardening.maxMemory = try maxMemory ?? Environment.integer("MAX_MEMORY") ?? hardening.maxMemory
         configuration.hardening = hardening
     }
 }

@@ -23,6 +23,10 @@ final class LocalChannel {
     /// The node a delivery loop visits next, so a node cancelled mid-delivery is skipped safely.
     fileprivate unowned(unsafe) var cursor: ChannelSubscription?
     fileprivate unowned let owner: LocalChannelOwner
+    /// Where the buffer's bytes are counted (the memory backend's `--max-memory`), if anywhere.
+    var budget: MemoryBudget?
+    /// What this channel's buffer is charged in `budget`.
+    private(set) var bufferedBytes = 0
 
     init(name: String, owner: LocalChannelOwner) {
         self.name = name
@@ -36,6 +40,7 @@ final class LocalChannel {
     func clearData() {
         sequence = 0
         buffer.removeAll()
+        recharge(0)
         expiresAt = nil
         var node = head
         while let current = node {
@@ -52,8 +57,25 @@ final class LocalChannel {
 
     /// Appends a message whose sequence is the next one (a publish seen on Redis pub/sub).
     func append(_ message: Message, bufferSize: Int) {
+        let delta = budget == nil ? 0 : costOfAppending(message, bufferSize: bufferSize)
         sequence = message.sequence
         buffer.append(message, limit: bufferSize)
+        if budget != nil { recharge(bufferedBytes &+ delta) }
+    }
+
+    /// The change in `bufferedBytes` that appending `message` would make: its cost (when it is
+    /// kept at all) less that of the messages it pushes out of the window.
+    func costOfAppending(_ message: Message, bufferSize: Int) -> Int {
+        guard bufferSize > 0 else { return -bufferedBytes }
+        var delta = MemoryBudget.cost(of: message)
+        let dropped = buffer.count - (bufferSize - 1)
+        if dropped > 0 { for index in 0..<dropped { delta &-= MemoryBudget.cost(of: buffer[index]) } }
+        return delta
+    }
+
+    private func recharge(_ bytes: Int) {
+        budget?.add(bytes &- bufferedBytes)
+        bufferedBytes = bytes
     }
 
     /// Replaces the window with what the store holds. Messages the window already has are kept
@@ -64,7 +86,9 @@ final class LocalChannel {
         }
         sequence = snapshot.sequence
         buffer.removeAll()
-        for message in messages.reversed() { buffer.append(message, limit: bufferSize) }
+        recharge(0)
+        for message in messages.reversed() { append(message, bufferSize: bufferSize) }
+        sequence = snapshot.sequence
     }
 
     /// The buffered message with this sequence, if the window still holds it.

@@ -29,7 +29,7 @@ public final class FirehoseServer {
         loop = try EventLoop()
         let logger = Logger(level: configuration.logLevel)
         let backend: ChannelBackend = switch configuration.backend {
-        case .memory: MemoryBackend(loop: loop, logger: logger)
+        case .memory: MemoryBackend(loop: loop, logger: logger, maxMemory: configuration.hardening.maxMemory)
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
                                   timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize)
         }

@@ -20,6 +20,11 @@ public struct HardeningConfiguration: Sendable {
     public var metricsChannels = 1000
     public static let metricsChannelsRange = 0...10_000
 
+    /// Bytes all channel buffers may hold (memory backend): each message counts its body, one
+    /// JSON encoding and 128 bytes. A publish that would pass it gets 503 (spec LIM-8).
+    public var maxMemory = 1 << 30
+    public static let maxMemoryRange = (1 << 20)...(1 << 40)
+
     public init() {}
 
     public func validate() throws(ServerError) {
@@ -27,6 +32,7 @@ public struct HardeningConfiguration: Sendable {
         try HardeningConfiguration.check("--request-timeout", requestTimeout, Self.requestTimeoutRange)
         try HardeningConfiguration.check("--close-flush-timeout", closeFlushTimeout, Self.closeFlushTimeoutRange)
         try HardeningConfiguration.check("--metrics-channels", metricsChannels, Self.metricsChannelsRange)
+        try HardeningConfiguration.check("--max-memory", maxMemory, Self.maxMemoryRange)
     }
 
     /// The one style for a number out of range: the flag, the value and the allowed range.

@@ -15,9 +15,13 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
     private let sweepInterval: Double = 1
 
-    init(loop: EventLoop, logger: Logger) {
+    /// Bytes held by every channel's buffer, against `--max-memory` (spec LIM-8).
+    let budget: MemoryBudget
+
+    init(loop: EventLoop, logger: Logger, maxMemory: Int = .max) {
         self.loop = loop
         self.logger = logger
+        budget = MemoryBudget(limit: maxMemory)
         sweepTimer = LoopTimer(loop: loop) { [unowned self] in self.sweep() }
     }
 
@@ -26,7 +30,16 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     func publish(channel name: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
         let now = EventLoop.now()
         let channel = lookup(name, now: now)
-        let message = channel.append(body: body, bufferSize: options.bufferSize)
+        let message = Message(channel: name, sequence: channel.sequence + 1, body: body)
+        let delta = channel.costOfAppending(message, bufferSize: options.bufferSize)
+        guard budget.admits(delta) else {
+            // Refused, not evicted: what subscribers may still need to catch up on is kept, and
+            // the publisher hears at once that it must retry (spec LIM-8).
+            completion(.unavailable(reason: "Memory limit reached: channel buffers hold \(budget.used) of \(budget.limit) bytes"))
+            releaseIfDisposable(channel)
+            return
+        }
+        channel.append(message, bufferSize: options.bufferSize)
         if options.persist {
             channel.expiresAt = nil
             expiries.remove(channel)
@@ -69,6 +82,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
             return channel
         }
         let channel = LocalChannel(name: name, owner: self)
+        channel.budget = budget
         channels[name] = channel
         return channel
     }
