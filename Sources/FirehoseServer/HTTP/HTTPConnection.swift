@@ -266,7 +266,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Answers a request that could not be parsed, then closes: after a framing error the rest of
     /// the stream cannot be trusted.
     private func reject(_ code: HTTPStatusCode, reason: String) {
-        context.logger.info("\(peerDescription): \(reason); closing")
+        context.logLimited(.info, "bad request", "\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
         lingerOnClose = true
         let status: HTTPStatus = switch code {
@@ -328,7 +328,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
             pending.timedOut()
         } else if requestDeadline {
             // Headers and body did not arrive in time, however steadily they trickled in.
-            context.logger.info("\(peerDescription): request incomplete after \(context.configuration.hardening.requestTimeout) s; 408 and closing")
+            context.logLimited(.info, "request timeout", "\(peerDescription): request incomplete after \(context.configuration.hardening.requestTimeout) s; 408 and closing")
             keepAliveAfterResponse = false
             lingerOnClose = true
             respond(.requestTimeout, headers: HTTPReplies.textPlain, body: HTTPConnection.requestTimeoutBody)

@@ -38,7 +38,7 @@ enum HTTPReplies {
     }
 
     static func invalidChannel(_ request: HTTPRequest, on connection: HTTPConnection, context: ServerContext) {
-        context.logger.info("\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
+        context.logLimited(.info, "channel not UTF-8", "\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
         connection.respond(.badRequest, headers: textPlain + cors(request), body: Array("Channel names must be valid UTF-8.".utf8))
     }
 

@@ -25,6 +25,7 @@ public final class FirehoseServer {
     /// With a given access policy (the configured one is built from `configuration` otherwise).
     init(configuration: ServerConfiguration, policy: AccessPolicy) throws(ServerError) {
         try configuration.validate()
+        StderrWriter.prepare()
         self.configuration = configuration
         loop = try EventLoop()
         let logger = Logger(level: configuration.logLevel)
@@ -100,7 +101,7 @@ public final class FirehoseServer {
     /// spinning on the error; open connections keep being served.
     private func acceptFailed() {
         let reason = String(cString: strerror(errno))
-        context.logger.error("accept failed: \(reason); pausing new connections for 100 ms (\(context.openConnections) open)")
+        context.logLimited(.error, "accept failed", "accept failed: \(reason); pausing new connections for 100 ms (\(context.openConnections) open)")
         guard let listener else { return }
         evconnlistener_disable(listener)
         if acceptRetry == nil {

@@ -51,8 +51,8 @@ public struct Logger: Sendable {
         gmtime_r(&seconds, &parts)
         let stamp = "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
         var line = "\(stamp) \(level.label) \(message())\n"
-        // One write(2) per line, so lines from different threads never interleave.
-        line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        // One write(2) per line, so lines from different threads never interleave; never blocking.
+        line.withUTF8 { StderrWriter.write($0) }
     }
 
     private func pad(_ value: Int32, _ width: Int = 2) -> String {

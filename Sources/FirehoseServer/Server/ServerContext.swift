@@ -22,6 +22,8 @@ final class ServerContext {
     let requestQueue: DeadlineQueue
     /// Connections closing once their output is sent: dropped if that takes `closeFlushTimeout`.
     let closeFlushQueue: DeadlineQueue
+    /// Rate limits for the log lines clients or failures can trigger at will.
+    let logLimiter = LogLimiter()
     private(set) var openConnections = 0
     private(set) var openWebSockets = 0
 
@@ -39,6 +41,20 @@ final class ServerContext {
         // Never later than the idle timeout, so a stalled request is dropped no later than FR-7 says.
         requestQueue = DeadlineQueue(loop: loop, duration: min(configuration.hardening.requestTimeout, configuration.idleTimeout))
         closeFlushQueue = DeadlineQueue(loop: loop, duration: configuration.hardening.closeFlushTimeout)
+    }
+
+    /// Logs at `level` unless lines of `kind` are over their rate (see `LogLimiter`).
+    func logLimited(_ level: Logger.Level, _ kind: String, _ message: @autoclosure () -> String) {
+        guard logger.isEnabled(level) else { return }
+        let logger = self.logger
+        logLimiter.log(kind, now: EventLoop.now(), emit: { line in
+            switch level {
+            case .debug: logger.debug(line)
+            case .info: logger.info(line)
+            case .warn: logger.warn(line)
+            default: logger.error(line)
+            }
+        }, message)
     }
 
     func connectionOpened() { openConnections += 1 }

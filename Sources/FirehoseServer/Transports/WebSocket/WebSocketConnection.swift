@@ -82,7 +82,7 @@ final class WebSocketConnection: SocketConnection {
     }
 
     private func cutOff(queued: Int) {
-        context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
+        context.logLimited(.warn, "WebSocket client not reading", "\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
         context.record(.errors)
         close()
     }
@@ -110,13 +110,13 @@ final class WebSocketConnection: SocketConnection {
             if header.isControl, header.payloadLength > 125 || !header.fin {
                 // RFC 6455 §5.5: refused at the header, not after waiting for a payload that may
                 // never come (spec WSX-5).
-                context.logger.info("\(peerDescription): WebSocket control frame of \(header.payloadLength) bytes\(header.fin ? "" : " without FIN"); closing with 1002")
+                context.logLimited(.info, "WebSocket protocol error", "\(peerDescription): WebSocket control frame of \(header.payloadLength) bytes\(header.fin ? "" : " without FIN"); closing with 1002")
                 closeWith(WebSocketFraming.protocolErrorClose)
                 return
             }
             if !header.isControl {
                 if messageBytes > UInt64(context.configuration.webSocketMaxMessageBytes) {
-                    context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
+                    context.logLimited(.info, "WebSocket message too big", "\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
                     closeWith(WebSocketFraming.tooBigClose)
                     return
                 }
@@ -146,7 +146,7 @@ final class WebSocketConnection: SocketConnection {
             if status != 0 {
                 // A malformed frame (wslay stops reading and queues a close without a status code):
                 // answer with our own close frame, 1002. wslay is not used again.
-                context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
+                context.logLimited(.info, "WebSocket protocol error", "\(peerDescription): WebSocket protocol error; closing with 1002")
                 closeWith(WebSocketFraming.protocolErrorClose)
                 return
             }
@@ -216,7 +216,7 @@ final class WebSocketConnection: SocketConnection {
         guard binary || opcode == UInt8(WSLAY_TEXT_FRAME.rawValue) else { return }
         let bytes = Array(payload)
         if !binary, !UTF8Validation.isValid(bytes) {
-            context.logger.info("\(peerDescription): text frame is not UTF-8; closing with 1007")
+            context.logLimited(.info, "WebSocket invalid UTF-8", "\(peerDescription): text frame is not UTF-8; closing with 1007")
             wslay_event_queue_close(wslay, UInt16(WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA.rawValue), nil, 0)
             return
         }
@@ -229,7 +229,7 @@ final class WebSocketConnection: SocketConnection {
     override func deadlinePassed() {
         guard let bev, !closeWhenFlushed else { return }
         if pingOutstanding {
-            context.logger.info("\(peerDescription): WebSocket peer did not answer a ping; closing")
+            context.logLimited(.info, "WebSocket ping unanswered", "\(peerDescription): WebSocket peer did not answer a ping; closing")
             close()
             return
         }

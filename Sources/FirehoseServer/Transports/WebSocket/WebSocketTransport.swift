@@ -15,7 +15,7 @@ struct WebSocketTransport {
             return
         }
         guard let key = request.value(.secWebSocketKey), !key.isEmpty else {
-            context.logger.info("\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
+            context.logLimited(.info, "WebSocket upgrade without key", "\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
             connection.respond(.badRequest, body: WebSocketTransport.invalidRequest)
             return
         }
