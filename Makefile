@@ -7,7 +7,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BENCH_PACKAGES := nginx libnginx-mod-nchan redis-server
 
-.PHONY: all deps bench-deps build release run test unit-test test-hardening compat compat-local bench bench-smoke clean
+.PHONY: all deps bench-deps build release run test unit-test test-hardening fuzz fuzz-smoke compat compat-local bench bench-smoke clean
 
 all: build
 
@@ -50,6 +50,16 @@ unit-test: build
 ## test-hardening: the costlier hardening checks (megabytes of traffic, memory measured)
 test-hardening: build
 	$(SWIFT) test --filter HardeningSlowTests
+
+## fuzz: libFuzzer on the pure parsers (fuzz/targets), FUZZ_SECONDS (default 60) per target from the
+## seed corpus in fuzz/corpus; prints executions per target and fails on a crash
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+## fuzz-smoke: the same for a few seconds per target (CI)
+fuzz-smoke:
+	FUZZ_SECONDS=5 fuzz/run.sh
 
 ## compat-local: the whole compat suite against freshly started servers: memory backend; redis
 ## backend; two redis nodes (publishing on one, subscribing on the other)
