@@ -6,8 +6,18 @@ PORT         ?= 7474
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BENCH_PACKAGES := nginx libnginx-mod-nchan redis-server
+BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: all deps bench-deps build release run test unit-test test-hardening fuzz fuzz-smoke compat compat-local bench bench-smoke clean
+# Installation (make install PREFIX=/usr/local DESTDIR=...). Installed and packaged binaries link the
+# Swift runtime statically, so they run without a Swift toolchain; they are built in their own
+# scratch path so that switching between these and `make release` rebuilds nothing.
+PREFIX           ?= /usr/local
+BINDIR           ?= $(PREFIX)/bin
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+STATIC_SCRATCH   ?= .build-static
+
+.PHONY: all deps bench-deps browser-deps build release run test unit-test test-hardening fuzz fuzz-smoke compat compat-local test-browser bench bench-smoke clean
+.PHONY: release-static install install-systemd uninstall deb test-deb
 
 all: build
 
@@ -30,6 +40,16 @@ bench-deps: deps
 	@# Debian starts nginx on :80 when it installs it; the benchmark runs its own instances.
 	@$(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || $(SUDO) service nginx stop >/dev/null 2>&1 || true
 
+## browser-deps: what `make test-browser` needs on top of deps: Debian's Chromium and its driver,
+## and Selenium (its driver manager is kept offline: the suite passes /usr/bin/chromedriver)
+browser-deps: deps
+	@missing=""; for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
+
 build: deps
 	$(SWIFT) build
 
@@ -40,9 +60,9 @@ release: deps
 run: release
 	.build/release/firehose server --port $(PORT)
 
-## test: unit and integration tests, the compat suite against freshly started servers, and a
-## short smoke run of every firehose-bench mode (no timing asserted)
-test: unit-test compat-local bench-smoke
+## test: unit and integration tests, the compat suite against freshly started servers, a short
+## smoke run of every firehose-bench mode (no timing asserted), and the real-browser tests
+test: unit-test compat-local bench-smoke test-browser
 
 unit-test: build
 	$(SWIFT) test --skip HardeningSlowTests
@@ -72,6 +92,11 @@ compat-local: build
 compat: deps
 	python3 -m pytest compat -q --url $(URL)
 
+## test-browser: firehose.js, plain EventSource and the demo page in headless Chromium against a
+## fresh server (browser/run-local.sh); under 3 minutes
+test-browser: browser-deps build
+	browser/run-local.sh .build/debug
+
 bench-smoke: build
 	bench/smoke.sh .build/debug
 
@@ -82,3 +107,37 @@ bench: bench-deps release
 
 clean:
 	rm -rf .build
+
+## release-static: release binaries with the Swift runtime linked in (what install and deb ship)
+release-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_SCRATCH)
+
+## install: firehose and firehose-bench into $(DESTDIR)$(BINDIR) (PREFIX=/usr/local by default)
+install: release-static
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(STATIC_SCRATCH)/release/firehose $(STATIC_SCRATCH)/release/firehose-bench $(DESTDIR)$(BINDIR)/
+
+## install-systemd: install, plus the units into $(SYSTEMD_UNIT_DIR) (running $(BINDIR)/firehose)
+## and /etc/default/firehose unless it exists; reloads systemd when it is running
+install-systemd: install
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for unit in firehose.service firehose@.service; do \
+	  sed 's#/usr/bin/firehose#$(BINDIR)/firehose#' contrib/systemd/$$unit > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit || exit 1; \
+	done
+	[ -e $(DESTDIR)/etc/default/firehose ] || install -D -m 0644 contrib/firehose.env $(DESTDIR)/etc/default/firehose
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+## uninstall: what install and install-systemd put in place, except /etc/default/firehose (yours)
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/firehose $(DESTDIR)$(BINDIR)/firehose-bench
+	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/firehose.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/firehose@.service
+
+## deb: dist/firehose_<VERSION>_<arch>.deb (dpkg-deb only; binaries, units, /etc/default/firehose)
+deb: release-static
+	contrib/build-deb.sh $(STATIC_SCRATCH)/release dist
+
+## test-deb: build the package (make deb), install it here, serve and read one message from the
+## installed binary, purge it and check it is gone; prints how long it took (needs root or sudo)
+test-deb:
+	contrib/test-deb.sh

@@ -51,17 +51,22 @@ let package = Package(
         // The libevent server: I/O layer, transports, backends.
         .target(
             name: "FirehoseServer",
-            dependencies: ["FirehoseCore", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
+            dependencies: ["FirehoseCore", "FirehoseWebAssets", "CLibevent", "CHTTPParser", "CWslay", "CHiredis"],
             swiftSettings: releaseSpeed
         ),
         // Blocking HTTP client pieces for the command-line clients and the tests.
         .target(name: "FirehoseClient", dependencies: ["FirehoseCore"]),
+        // The version (from VERSION) and commit, generated at build time: nothing generated is committed.
+        .executableTarget(name: "generate-build-info"),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["generate-build-info"]),
+        .target(name: "FirehoseBuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "firehose",
             dependencies: [
                 "FirehoseServer",
                 "FirehoseClient",
                 "FirehoseCore",
+                "FirehoseBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,7 +76,14 @@ let package = Package(
             name: "firehose-bench",
             dependencies: ["FirehoseBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The browser files of web/ (firehose.js, demo.html), turned into byte arrays at build time
+        // by the EmbedWebAssets plugin so the binary serves them with nothing installed beside it.
+        .executableTarget(name: "embed-web-assets"),
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
+        .target(name: "FirehoseWebAssets", plugins: ["EmbedWebAssets"]),
+        .testTarget(name: "FirehoseWebAssetsTests", dependencies: ["FirehoseWebAssets"]),
         .testTarget(name: "FirehoseBenchTests", dependencies: ["FirehoseBench", "FirehoseServer", "FirehoseCore"]),
+        .testTarget(name: "FirehoseBuildInfoTests", dependencies: ["FirehoseBuildInfo"]),
         .testTarget(name: "FirehoseCoreTests", dependencies: ["FirehoseCore"]),
         // The tests also generate their own keys with swift-crypto (no key files committed).
         .testTarget(

@@ -61,6 +61,12 @@ def main():
                     help="run every (scenario, server) pair N times, interleaved, and report the median run "
                          "by the scenario's key metric (default %(default)s)")
     ap.add_argument("--out", default=None, help="output directory (default bench/results in the repository)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="do not pin: server and load generator share both cores (the older mode)")
+    ap.add_argument("--server-cpu", type=int, default=0,
+                    help="core for the server and its redis-server when pinned (default %(default)s)")
+    ap.add_argument("--client-cpu", type=int, default=1,
+                    help="core for firehose-bench when pinned (default %(default)s)")
     ap.add_argument("--dry-run", action="store_true", help="print every command instead of running it")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     ap.add_argument("--base-port", type=int, default=21000, help="first loopback port to use (default %(default)s)")

@@ -31,6 +31,8 @@ run fanout --transport longpoll --subscribers 300 --channels 3 --messages 30 --r
 run fanout --transport ws --subscribers 300 --channels 3 --messages 30 --rate 30
 run churn --transport longpoll --subscribers 100 --channels 5 --rate 50 --duration 3 --drop-every 1
 run churn --transport ws --subscribers 100 --channels 5 --rate 50 --duration 3 --drop-every 1
+run fanout --transport sse --subscribers 300 --channels 3 --messages 30 --rate 30
+run churn --transport sse --subscribers 100 --channels 5 --rate 50 --duration 3 --drop-every 1
 run publish --connections 4 --duration 1
 run catchup --connections 4 --duration 1
 run idle --transport ws --connections 200 --settle 0.5

@@ -4,7 +4,10 @@
     FIREHOSE_URL=http://127.0.0.1:7474 COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3 python3 -m pytest compat
 
 COMPAT_LONGPOLL_TIMEOUT and COMPAT_IDLE_TIMEOUT (seconds) must match the server under test
-(reference values 20 and 30).
+(reference values 20 and 30). For the event-stream extension (spec/sse.md, compat/test_sse.py) so
+must COMPAT_SSE_HEARTBEAT (seconds, the server's --sse-heartbeat, default 15),
+COMPAT_SSE_RETRY_MS (its --sse-retry-ms, default 2000) and COMPAT_MAX_BUFFERED (bytes, its
+--ws-max-buffered, default 1048576).
 """
 
 from __future__ import annotations
@@ -42,6 +45,26 @@ def pytest_addoption(parser):
         default=float(os.environ.get("COMPAT_IDLE_TIMEOUT", "30")),
         help="the server's keep-alive idle timeout in seconds (env COMPAT_IDLE_TIMEOUT; default 30)",
     )
+    group.addoption(
+        "--sse-heartbeat",
+        type=float,
+        default=float(os.environ.get("COMPAT_SSE_HEARTBEAT", "15")),
+        help="seconds of silence after which the server sends an event stream `: ping` "
+        "(env COMPAT_SSE_HEARTBEAT; default 15)",
+    )
+    group.addoption(
+        "--sse-retry-ms",
+        type=int,
+        default=int(os.environ.get("COMPAT_SSE_RETRY_MS", "2000")),
+        help="the `retry:` value the server starts event streams with (env COMPAT_SSE_RETRY_MS; default 2000)",
+    )
+    group.addoption(
+        "--max-buffered",
+        type=int,
+        default=int(os.environ.get("COMPAT_MAX_BUFFERED", str(1 << 20))),
+        help="bytes queued for a client that does not read before the server cuts it off "
+        "(env COMPAT_MAX_BUFFERED; default 1048576)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +75,9 @@ def server(pytestconfig) -> wire.Server:
         pytestconfig.getoption("--longpoll-timeout"),
         pytestconfig.getoption("--idle-timeout"),
         publish_url=pytestconfig.getoption("--publish-url"),
+        sse_heartbeat=pytestconfig.getoption("--sse-heartbeat"),
+        sse_retry_ms=pytestconfig.getoption("--sse-retry-ms"),
+        max_buffered=pytestconfig.getoption("--max-buffered"),
     )
     try:
         srv.connect(timeout=3).close()

@@ -12,6 +12,8 @@ shift
 backend=${COMPAT_BACKEND:-memory}
 nodes=${COMPAT_NODES:-1}
 export COMPAT_LONGPOLL_TIMEOUT=2 COMPAT_IDLE_TIMEOUT=3
+# A short event-stream heartbeat, so its test (SSE-10) takes seconds rather than the default 15.
+export COMPAT_SSE_HEARTBEAT=1
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -20,7 +22,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 args=(--host 127.0.0.1 --port 0 --long-poll-timeout "$COMPAT_LONGPOLL_TIMEOUT" --idle-timeout "$COMPAT_IDLE_TIMEOUT"
-      --log-level "${LOG_LEVEL:-info}")
+      --sse-heartbeat "$COMPAT_SSE_HEARTBEAT" --log-level "${LOG_LEVEL:-info}")
 if [ "$backend" = redis ]; then
   redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \

@@ -310,3 +310,99 @@ def test_ext_12_no_message_is_lost_while_publishing(server, channel):
     for idx, got in received.items():
         missing = sorted(set(expected) - set(got))
         assert got == expected, f"consumer {idx}: missing {missing[:20]}, received {len(got)} of {total}"
+
+
+# --- EXT-13: a consumer ahead of its channel (the channel was reset) -----------------------------
+
+
+def _reset(server, channel, after=2):
+    """old1..old3, the channel reset (max-age=0 on old3 expires it at once, as a restart or flush
+    would empty it), then new1..new<after> from sequence 1 again."""
+    server.publish_many(channel, ["old1", "old2"])
+    assert server.publish(channel, "old3", {"Cache-Control": "max-age=0"}).raw == ACCEPTED
+    server.publish_many(channel, [f"new{i}" for i in range(1, after + 1)])
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "LP-4")
+def test_ext_13_reset_channel_answers_the_new_generation(server, channel, conn):
+    _reset(server, channel)
+    assert conn.get(lp_query(channel, 3)).raw == expected_response(200, frame("new1", 1))
+    assert conn.get(lp_query(channel, 1)).raw == expected_response(200, frame("new2", 2))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "LP-4")
+@pytest.mark.parametrize("n", [6, 100, 2**63 - 1])
+def test_ext_13_ahead_gets_the_oldest_buffered(server, channel, conn, n):
+    server.publish_many(channel, [f"msg-{i}" for i in range(1, 6)])
+    assert conn.get(lp_query(channel, n)).raw == expected_response(200, frame("msg-1", 1))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "PUB-8")
+def test_ext_13_ahead_with_a_short_buffer_gets_the_oldest_still_buffered(server, channel, conn):
+    server.publish_many(channel, [f"uw-{i}" for i in range(1, 11)], {"X-Firehose-Buffer-Size": "3"})
+    assert conn.get(lp_query(channel, 12)).raw == expected_response(200, frame("uw-8", 8))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "LP-5")
+def test_ext_13_reset_and_empty_waits_for_the_next(server, channel):
+    _reset(server, channel, after=0)
+    waiter = server.waiting(lp_query(channel, 3))
+    server.publish(channel, "new1")
+    assert waiter.read_response().raw == expected_response(200, frame("new1", 1))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "MUX-4")
+def test_ext_13_mux_ahead_channel_has_a_message_to_give(server, ab, conn):
+    a, b = ab
+    assert conn.get(mux_query(f"{a}!7", f"{b}!0")).raw == _mux_ok("a-1", 1, a)
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-13", "MUX-4")
+def test_ext_13_mux_reset_channel(server, channel, conn):
+    reset, level = f"{channel}/reset", f"{channel}/level"
+    _reset(server, reset)
+    server.publish(level, "l-1")
+    assert conn.post("/channels@firehose", json.dumps({level: 1, reset: 3})).raw == _mux_ok("new1", 1, reset)
+
+
+# --- EXT-14: out-of-range publish options are refused before anything is stored ------------------
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-14", "PUB-6", "PUB-8")
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ({"Cache-Control": "max-age=2147483648"},
+         b"Cache-Control max-age=2147483648 is out of range (at most 2147483647 seconds); nothing was published.\n"),
+        ({"Cache-Control": "max-age=99999999999999999999999"},
+         b"Cache-Control max-age=9223372036854775807 is out of range (at most 2147483647 seconds); nothing was published.\n"),
+        ({"X-Firehose-Buffer-Size": "1001"},
+         b"X-Firehose-Buffer-Size 1001 is out of range (at most 1000 on this server); nothing was published.\n"),
+    ],
+    ids=["max-age-2^31", "max-age-saturated", "buffer-size-over-limit"],
+)
+def test_ext_14_out_of_range_options_are_refused_and_nothing_is_stored(server, channel, conn, headers, reason):
+    server.publish(channel, "kept")
+    waiter = server.waiting(lp_query(channel, 1))
+    resp = conn.put(channel, "refused", headers)
+    assert resp.status == 400 and resp.header("Content-Type") == "text/plain" and resp.body == reason, resp
+    waiter.assert_silent()
+    assert server.poll(channel, 0).raw == expected_response(200, frame("kept", 1))
+    server.publish(channel, "next")
+    assert waiter.read_response().raw == expected_response(200, frame("next", 2))
+
+
+@pytest.mark.extension
+@pytest.mark.clause("EXT-14", "PUB-10")
+def test_ext_14_the_longest_lifetime_and_persist_are_accepted(server, channel, conn):
+    assert conn.put(channel, "longest", {"Cache-Control": "max-age=2147483647"}).raw == ACCEPTED
+    assert conn.put(channel, "kept", {"Cache-Control": "max-age=99999999999999999999999", "X-Firehose-Persist": "true"}).raw == ACCEPTED
+    assert conn.put(channel, "full", {"X-Firehose-Buffer-Size": "1000"}).raw == ACCEPTED
+    assert server.poll(channel, 1).raw == expected_response(200, frame("kept", 2))

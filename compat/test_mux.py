@@ -79,9 +79,9 @@ def test_mux_3_frame_format(server, ab, conn):
         (["@a!1", "@b!2"], ("a", 2)),
         (["@b!2", "@a!1"], ("b", 3)),
         (["@a!3", "@b!1"], ("b", 2)),
-        (["@a!7", "@b!0"], ("b", 3)),
     ],
-    ids=["first-wins", "order-matters", "caught-up-skipped", "ahead-skipped"],
+    # "@a!7" (ahead) is skipped by the reference; ours answers with a-1 (EXT-13, test_ext.py).
+    ids=["first-wins", "order-matters", "caught-up-skipped"],
 )
 def test_mux_4_first_channel_with_something_answers(server, ab, conn, subscriptions, expect):
     resp = conn.get(mux_query(*[ab.fill(s) for s in subscriptions]), CLOSE)
@@ -102,7 +102,7 @@ def test_mux_5_waits_for_first_message_on_any_channel(server, ab, conn, publish_
     a, b = ab
     empty = f"{a}-empty"
     conn.timeout = server.longpoll_wait
-    conn.send_request("GET", mux_query(f"{a}!3", f"{b}!5", f"{empty}!0"), headers=CLOSE)
+    conn.send_request("GET", mux_query(f"{a}!3", f"{b}!3", f"{empty}!0"), headers=CLOSE)
     conn.assert_silent()
     target, sequence = {"a": (a, 4), "b": (b, 4), "empty": (empty, 1)}[publish_to]
     server.publish(target, "late")

@@ -1,8 +1,8 @@
-"""Keeps the spec (spec/http.md, spec/websocket.md) and this suite in step. Needs no server.
+"""Keeps the spec (spec/http.md, spec/websocket.md, spec/sse.md) and this suite in step. Needs no server.
 
 Checks that every clause of the spec is named by some test's @pytest.mark.clause marker, that every
 marker names a real clause, that test names start with one of their clause ids, and that a test
-carries @pytest.mark.extension exactly when it checks an extension clause (EXT or WSX), so
+carries @pytest.mark.extension exactly when it checks an extension clause (EXT, WSX or SSE), so
 `-m "not extension"` is the reference-compatible subset.
 
 Run as a script to print which tests check which clause:  python3 compat/test_spec_coverage.py
@@ -21,9 +21,10 @@ SPEC_DIR = HERE.parent / "spec"
 SPECS = {
     "http.md": ("FR", "PUB", "LP", "MTH", "CORS", "MUX", "ENC", "EXT"),
     "websocket.md": ("WS", "WSM", "WSX"),
+    "sse.md": ("SSE",),
 }
 GROUPS = tuple(group for groups in SPECS.values() for group in groups)
-EXTENSION_GROUPS = ("EXT", "WSX")
+EXTENSION_GROUPS = ("EXT", "WSX", "SSE")
 CLAUSE_LINE = re.compile(r"^\*\*(?P<id>[A-Z]+-\d+)\*\* \((?P<kind>reference|extension)\)\.", re.M)
 CLAUSE_ID = re.compile(r"^(?P<group>[A-Z]+)-(?P<n>\d+)$")
 
@@ -118,6 +119,8 @@ def test_spec_clauses_are_well_formed():
         f"only {len(by_file['http.md'])} clauses parsed from spec/http.md: has the clause format changed?")
     assert len(by_file["websocket.md"]) > 30, (
         f"only {len(by_file['websocket.md'])} clauses parsed from spec/websocket.md: has the clause format changed?")
+    assert len(by_file["sse.md"]) > 10, (
+        f"only {len(by_file['sse.md'])} clauses parsed from spec/sse.md: has the clause format changed?")
     spec_clauses()  # no id is defined in two files
     numbers = defaultdict(list)
     for name, clauses in by_file.items():
@@ -130,6 +133,14 @@ def test_spec_clauses_are_well_formed():
             assert kind == expected_kind, f"{cid} is marked ({kind}); clauses of its group are ({expected_kind})"
     for group, ns in numbers.items():
         assert ns == list(range(1, len(ns) + 1)), f"{group} clauses are not numbered 1..n in order: {ns}"
+
+
+def test_every_spec_file_is_read():
+    """A new spec file must be added to SPECS, or its clauses would go unchecked."""
+    # README.md explains the spec and reference-observations.md records what the clauses rest on:
+    # neither holds clauses.
+    files = {path.name for path in SPEC_DIR.glob("*.md")} - {"README.md", "reference-observations.md"}
+    assert files == set(SPECS), f"spec files {sorted(files - set(SPECS))} are missing from SPECS"
 
 
 def test_every_clause_is_checked_by_a_test():

@@ -100,17 +100,18 @@ def test_wsx_2_unusable_sequence_counts_as_zero(server, eight, bystander, text):
     bystander.check()
 
 
-@pytest.mark.clause("WSX-2", "WS-14")
+@pytest.mark.clause("WSX-2", "WSX-13")
 @pytest.mark.parametrize(
     "text",
     ['{"last_message_sequence":1e300}', '{"message_sequence":1.7976931348623157e308}',
      '{"last_message_sequence":"99999999999999999999999"}', '{"last_message_sequence":99999999999999999999999}'],
     ids=["1e300", "max-double", "long-digit-string", "long-integer"],
 )
-def test_wsx_2_huge_sequence_waits(server, eight, bystander, text):
+def test_wsx_2_huge_sequence_is_far_ahead(server, eight, bystander, text):
     sock = ws.connect(server, eight)
     sock.send_text(text)
-    sock.assert_silent()
+    assert sock.recv_texts(8) == [m(i) for i in range(1, 9)]  # far ahead: the whole buffer (WSX-13)
+    sock.assert_silent(0.3)
     server.publish(eight, "m9")
     assert sock.recv_text() == m(9)
     bystander.check()
@@ -596,3 +597,51 @@ def test_wsx_11_pong_during_mux_catch_up(server, channel):
     assert rest == ([frame(f"a-{i}", i, channel=a) for i in range(2, 21)]
                     + [frame(f"b-{i}", i, channel=b) for i in range(2, 11)])
     sock.assert_silent(0.3)
+
+
+# --- WSX-13: a subscription ahead of its channel (the channel was reset) -------------------------
+
+
+def _reset(server, channel, after=2):
+    """old1..old3, the channel reset (max-age=0 on old3 expires it at once, as a restart or flush
+    would empty it), then new1..new<after> from sequence 1 again."""
+    server.publish_many(channel, ["old1", "old2"])
+    assert server.publish(channel, "old3", {"Cache-Control": "max-age=0"}).raw == ACCEPTED
+    server.publish_many(channel, [f"new{i}" for i in range(1, after + 1)])
+
+
+@pytest.mark.clause("WSX-13", "WS-14")
+def test_wsx_13_reset_channel_gives_the_new_generation(server, channel):
+    _reset(server, channel)
+    sock = ws.connect(server, channel)
+    sock.send_json({"last_message_sequence": 3})
+    assert sock.recv_texts(2) == [frame("new1", 1), frame("new2", 2)]
+    sock.assert_silent(0.3)
+    server.publish(channel, "new3")
+    assert sock.recv_text() == frame("new3", 3)
+
+
+@pytest.mark.clause("WSX-13", "WS-14")
+def test_wsx_13_reset_and_empty_waits_for_the_next(server, channel):
+    _reset(server, channel, after=0)
+    sock = ws.connect(server, channel)
+    sock.send_json({"last_message_sequence": 3})
+    sock.assert_silent()
+    server.publish(channel, "new1")
+    assert sock.recv_text() == frame("new1", 1)
+
+
+@pytest.mark.clause("WSX-13", "WSM-4")
+def test_wsx_13_mux_query_ahead(server, ab):
+    a, b = ab
+    sock = ws.connect(server, mux_query(f"{a}!7", f"{b}!0"))
+    assert sock.recv_texts(4) == [frame(f"a-{i}", i, channel=a) for i in (1, 2, 3)] + [frame("b-3", 3, channel=b)]
+    sock.assert_silent(0.3)
+
+
+@pytest.mark.clause("WSX-13", "WSM-6")
+def test_wsx_13_mux_subscribe_message_on_a_reset_channel(server, channel):
+    _reset(server, channel)
+    sock = ws.connect(server, "/channels@firehose")
+    sock.send_json({"multiplex_subscribe": {"channel": channel, "last_message_sequence": 3}})
+    assert sock.recv_texts(2) == [frame("new1", 1, channel=channel), frame("new2", 2, channel=channel)]

@@ -206,11 +206,20 @@ class Connection:
     """One TCP connection to the server, with a receive buffer that keeps whatever arrived after
     the last parsed response (stray responses, pipelined answers)."""
 
-    def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT, *, hostport: str = ""):
+    def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT, *, hostport: str = "",
+                 rcvbuf: Optional[int] = None):
         self.host, self.port = host, port
         self.hostport = hostport or f"{host}:{port}"
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        else:
+            # A small receive buffer makes a client that does not read fill up quickly. It must be
+            # set before connecting: the TCP window scale is agreed in the handshake.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False
@@ -406,7 +415,8 @@ class Server:
     """Where the server under test lives and how long its timers are, plus one-shot helpers that
     each use a fresh connection."""
 
-    def __init__(self, url: str, longpoll_timeout: float, idle_timeout: float, publish_url: Optional[str] = None):
+    def __init__(self, url: str, longpoll_timeout: float, idle_timeout: float, publish_url: Optional[str] = None,
+                 *, sse_heartbeat: float = 15.0, sse_retry_ms: int = 2000, max_buffered: int = 1 << 20):
         self.url = url
         self.host, self.port, self.hostport = self._split(url)
         # Where publish()/publish_many() send: another node sharing the backend, or this one.
@@ -414,6 +424,11 @@ class Server:
         self.publish_host, self.publish_port, self.publish_hostport = self._split(self.publish_url)
         self.longpoll_timeout = longpoll_timeout
         self.idle_timeout = idle_timeout
+        # Event streams (spec/sse.md): heartbeat seconds, retry milliseconds, and the bytes a client
+        # that does not read may have queued before it is cut off.
+        self.sse_heartbeat = sse_heartbeat
+        self.sse_retry_ms = sse_retry_ms
+        self.max_buffered = max_buffered
 
     @staticmethod
     def _split(url: str):
@@ -437,8 +452,8 @@ class Server:
     def idle_wait(self) -> float:
         return self.idle_timeout + max(2.0, 0.25 * self.idle_timeout)
 
-    def connect(self, timeout: float = DEFAULT_TIMEOUT) -> Connection:
-        return Connection(self.host, self.port, timeout, hostport=self.hostport)
+    def connect(self, timeout: float = DEFAULT_TIMEOUT, *, rcvbuf: Optional[int] = None) -> Connection:
+        return Connection(self.host, self.port, timeout, hostport=self.hostport, rcvbuf=rcvbuf)
 
     def connect_publisher(self, timeout: float = DEFAULT_TIMEOUT) -> Connection:
         return Connection(self.publish_host, self.publish_port, timeout, hostport=self.publish_hostport)

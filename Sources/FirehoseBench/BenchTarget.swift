@@ -5,16 +5,20 @@ import Glibc
 /// Which server protocol the load generator speaks.
 public enum WireProtocol: String, Sendable, CaseIterable {
     /// Firehose: `PUT /<channel>`, long-poll `GET /<channel>?last_message_sequence=N`, WebSocket
-    /// on the channel path subscribing with `{"last_message_sequence":N}`.
+    /// on the channel path subscribing with `{"last_message_sequence":N}`, event stream on the
+    /// channel path resuming with `Last-Event-ID: N`.
     case firehose
     /// Nchan: `POST /pub/<id>`, long-poll `GET /sub/<id>` resuming with `If-Modified-Since` and
-    /// `If-None-Match`, WebSocket on `/sub/<id>` with the `ws+meta.nchan` subprotocol for message ids.
+    /// `If-None-Match`, WebSocket on `/sub/<id>` with the `ws+meta.nchan` subprotocol for message ids,
+    /// event stream on `/sub/<id>` resuming with `Last-Event-ID`.
     case nchan
 }
 
 public enum SubscriberTransport: String, Sendable, CaseIterable {
     case longpoll
     case ws
+    /// Server-Sent Events (`Accept: text/event-stream`).
+    case sse
 }
 
 /// Where a subscriber is in its channel, in the terms its protocol resumes with.
@@ -24,7 +28,8 @@ struct ResumePoint {
     /// Nchan long-poll: the `Last-Modified` and `Etag` of the last response.
     var lastModified: String?
     var etag: String?
-    /// Nchan WebSocket: the id of the last message (`<time>:<tag>`), from its `id:` meta line.
+    /// Nchan WebSocket and event stream: the id of the last message (`<time>:<tag>`), from its
+    /// `id:` meta line or event field.
     var eventID: String?
 }
 
@@ -143,6 +148,18 @@ public struct BenchTarget {
         }
     }
 
+    /// An event-stream request resuming from `point`, as `EventSource` reconnects.
+    func eventStreamRequest(channel: Int, from point: ResumePoint) -> [UInt8] {
+        var request = "GET \(channelPath(channel)) HTTP/1.1\r\nHost: \(hostHeader)\r\nAccept: text/event-stream\r\n"
+        switch proto {
+        case .firehose:
+            if point.sequence > 0 { request += "Last-Event-ID: \(point.sequence)\r\n" }
+        case .nchan:
+            if let id = point.eventID { request += "Last-Event-ID: \(id)\r\n" }
+        }
+        return Array((request + "\r\n").utf8)
+    }
+
     /// What the client sends after the 101, if anything (Firehose subscribes with a message).
     func webSocketSubscribe(from point: ResumePoint) -> [UInt8]? {
         switch proto {
@@ -161,6 +178,16 @@ public struct BenchTarget {
         case .nchan:
             if let lastModified = response.lastModified { point.lastModified = lastModified }
             if let etag = response.etag { point.etag = etag }
+        }
+    }
+
+    /// Advances `point` past a stream event: its id is where to resume.
+    func advance(_ point: inout ResumePoint, afterEvent event: ServerSentEvent) {
+        switch proto {
+        case .firehose:
+            if let sequence = Int(event.id) { point.sequence = sequence }
+        case .nchan:
+            if !event.id.isEmpty { point.eventID = event.id }
         }
     }
 

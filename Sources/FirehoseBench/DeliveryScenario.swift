@@ -59,6 +59,9 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
     private var failedPerChannel: [Int]  // publishes the server refused, per channel
     private var scheduled = 0
     private var acknowledged = 0
+    /// Each measured publish's round trip (request sent to answer read): how long a publisher
+    /// waits behind the server's other work, e.g. a fan-out.
+    private var publishRTT = LatencyHistogram()
     private var publishErrors = 0
     private var lastPublishError = ""
     private var publishReconnects = 0
@@ -212,6 +215,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         inFlight[client.index] = nil
         guard item.counter > 0 else { return }
         acknowledged += 1
+        publishRTT.record(latency)
         lastAckAt = monotonicMicros()
         if !(200..<300).contains(response.status) {
             publishErrors += 1
@@ -333,6 +337,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         let deliverySeconds = Double(end &- publishStartedAt) / 1e6
         report.set("deliveries_per_s", publishStartedAt > 0 && deliverySeconds > 0 ? Double(ledger.unique) / deliverySeconds : 0)
         let publishSeconds = Double(lastAckAt &- publishStartedAt) / 1e6
+        report.set("publish_rtt_ms", BenchReport.latency(publishRTT))
         report.set("publish_rate", publishStartedAt > 0 && publishSeconds > 0 ? Double(acknowledged) / publishSeconds : 0)
         report.set("publish_errors", publishErrors)
         report.set("publish_reconnects", publishReconnects)

@@ -23,6 +23,7 @@ final class SubscriberPool {
             return switch transport {
             case .longpoll: LongPollSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: host)
             case .ws: WebSocketSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: host)
+            case .sse: EventSourceSubscriber(index: index, channel: channel, target: target, loop: loop, ledger: ledger, host: host)
             }
         }
         self.concurrency = concurrency

@@ -11,6 +11,11 @@ public struct PublishOptions: Equatable, Sendable {
     public var deprecated: Bool
 
     public static let defaultTTL = 86_400
+    /// The longest lifetime a publisher may ask for: 2^31 - 1 s (68 years). Redis refuses an
+    /// `EXPIRE` whose deadline in milliseconds overflows; inside the publish script that refusal
+    /// comes after the message was stored and announced, leaving keys with no expiry and a
+    /// publisher told 503. So a longer `max-age` is refused (400) before anything is stored.
+    public static let maxTTL = 2_147_483_647
 
     public init(ttl: Int = PublishOptions.defaultTTL, bufferSize: Int, persist: Bool = false, deprecated: Bool = false) {
         self.ttl = ttl
@@ -19,19 +24,32 @@ public struct PublishOptions: Equatable, Sendable {
         self.deprecated = deprecated
     }
 
-    /// Reads the option headers. `header` returns a header's value by lowercase name.
-    /// `bufferSizeLimit` caps `X-Firehose-Buffer-Size` so one publisher cannot make a channel
-    /// hold an unbounded number of messages.
-    public init(header: (String) -> String?, defaultBufferSize: Int, bufferSizeLimit: Int) {
+    /// Reads the option headers. `header` returns a header's value by lowercase name. Values are
+    /// read as the reference reads them; `outOfRange` then says whether the server accepts them.
+    public init(header: (String) -> String?, defaultBufferSize: Int) {
         self.init(bufferSize: defaultBufferSize)
         if let cacheControl = header("cache-control"), let maxAge = PublishOptions.maxAge(cacheControl) {
             ttl = maxAge
         }
         if let size = header("x-firehose-buffer-size") {
-            bufferSize = min(LenientInteger.parse(size), bufferSizeLimit)
+            bufferSize = LenientInteger.parse(size)
         }
         persist = header("x-firehose-persist") == "true"
         deprecated = header("x-firehose-deprecated") == "true"
+    }
+
+    /// Why these options cannot be stored, or `nil` when they can (spec EXT-14): a `max-age` above
+    /// `maxTTL` (ignored, like every `max-age`, under persist) or an `X-Firehose-Buffer-Size`
+    /// above `bufferSizeLimit`, so one publisher cannot make a channel hold an unbounded number of
+    /// messages. Zero, negative and non-numeric values keep their reference meaning (PUB-7, PUB-9).
+    public func outOfRange(bufferSizeLimit: Int) -> String? {
+        if !persist, ttl > PublishOptions.maxTTL {
+            return "Cache-Control max-age=\(ttl) is out of range (at most \(PublishOptions.maxTTL) seconds); nothing was published."
+        }
+        if bufferSize > bufferSizeLimit {
+            return "X-Firehose-Buffer-Size \(bufferSize) is out of range (at most \(bufferSizeLimit) on this server); nothing was published."
+        }
+        return nil
     }
 
     /// The value of the last `max-age=` directive: directives split on `,`, trimmed, the name

@@ -5,7 +5,12 @@
 /// - `lastSequence <= 0` means "the latest message";
 /// - a client more messages behind than the buffer holds is "underwater" and also gets the latest;
 /// - a client behind by `n <= buffered` gets the `n` messages it missed, oldest first;
-/// - a client level with or ahead of the channel gets nothing and waits.
+/// - a client level with the channel gets nothing and waits;
+/// - a client *ahead* of the channel (it saw sequences the channel has not reached: the channel
+///   was reset by a restart, an expiry or a flush and started again at 1) has missed the whole new
+///   generation: it gets every buffered message, oldest first, or waits for the next one when
+///   nothing is buffered. This is our extension (spec EXT-13, WSX-13): the reference makes it wait
+///   for a sequence the channel reaches only later, losing everything published in between.
 /// Long-poll answers with the first message of the range; WebSocket sends them all.
 public enum ReplayWindow {
     /// The sequences to send now, oldest first, or `nil` to wait for the next publish.
@@ -18,9 +23,12 @@ public enum ReplayWindow {
         let wanted: Int
         if lastSequence <= 0 {
             wanted = 1
-        } else if lastSequence >= channelSequence {
+        } else if lastSequence == channelSequence {
             wanted = 0
+        } else if lastSequence > channelSequence {
+            wanted = available
         } else {
+            // Both are positive here, so the subtraction cannot overflow.
             let behind = channelSequence - lastSequence
             wanted = behind > available ? 1 : behind
         }

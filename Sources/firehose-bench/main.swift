@@ -24,7 +24,7 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Base URL of the server under test (IPv4 or localhost).")
     var url = "http://127.0.0.1:7474"
 
-    @Option(help: "Protocol to speak: firehose, or nchan (POST /pub/<id>, GET or WebSocket /sub/<id>).")
+    @Option(help: "Protocol to speak: firehose, or nchan (POST /pub/<id>, GET, WebSocket or event stream /sub/<id>).")
     var proto: WireProtocol = .firehose
 
     @Option(name: .customLong("pid"), help: "A process whose CPU time is measured (repeatable): the server, and redis-server.")
@@ -45,7 +45,7 @@ extension SubscriberTransport: ExpressibleByArgument {}
 
 /// What `fanout` and `churn` share: the subscribers and the publishers.
 struct DeliveryArguments: ParsableArguments {
-    @Option(help: "longpoll or ws.") var transport: SubscriberTransport = .longpoll
+    @Option(help: "longpoll, ws or sse (Server-Sent Events).") var transport: SubscriberTransport = .longpoll
     @Option(help: "Subscribers (spread evenly over the channels).") var subscribers = 1000
     @Option(help: "Publishing connections (a channel always uses the same one, keeping its order).") var publishers = 1
     @Option(help: "Message size in bytes (>= 40).") var size = 100
@@ -127,7 +127,7 @@ struct Idle: ParsableCommand {
         abstract: "Hold N idle subscribers and report the server's resident memory per connection.")
 
     @OptionGroup var common: TargetOptions
-    @Option(help: "longpoll or ws.") var transport: SubscriberTransport = .longpoll
+    @Option(help: "longpoll, ws or sse (Server-Sent Events).") var transport: SubscriberTransport = .longpoll
     @Option(help: "Idle connections.") var connections = 10_000
     @Option(help: "Channels they wait on.") var channels = 1
     @Option(help: "Seconds to wait after the last connection is established before reading memory.") var settle = 2.0

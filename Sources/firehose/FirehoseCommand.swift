@@ -1,4 +1,5 @@
 import ArgumentParser
+import FirehoseBuildInfo
 
 /// `firehose`: the server and its small companion clients.
 @main
@@ -13,13 +14,13 @@ struct FirehoseCommand: ParsableCommand {
 }
 
 enum FirehoseVersion {
-    static let current = "0.1.0"
+    static let current = BuildInfo.version
 }
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
 
     func run() {
-        print("firehose \(FirehoseVersion.current)")
+        print(BuildInfo.versionLine)
     }
 }

@@ -29,7 +29,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (default: \(defaults.backend.rawValue))", valueName: "kind"))
     var backend: String?
 
-    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[:password@]host[:port][/db]. (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[[user]:password@]host[:port][/db] (user: a Redis 6 ACL user). (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). Range 0.001 to 86400. (default: \(defaults.redisTimeout))", valueName: "seconds"))
@@ -41,7 +41,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. Range 0 to 1000000. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values are capped. Range --buffer-size to 1000000. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. Range --buffer-size to 1000000. (default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. Range 1 to 1073741824. (default: \(defaults.maxBodyBytes))", valueName: "bytes"))
@@ -68,6 +68,9 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The retry: delay, in milliseconds, a Server-Sent Events stream starts with (the browser's reconnect delay). Range 0 to 86400000. (env: SSE_RETRY_MS; default: \(defaults.sseRetryMilliseconds))", valueName: "ms"))
     var sseRetryMs: Int?
 
+    @Option(name: .long, help: ArgumentHelp("on or off: whether /demo@firehose serves the live demo page. (env: DEMO_PAGE; default: on)", valueName: "on|off"))
+    var demo: String?
+
     @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. Range 1 to 86400. (env: METRICS_INTERVAL; default: \(defaults.metricsInterval))", valueName: "seconds"))
     var metricsInterval: Int?
 
@@ -75,6 +78,8 @@ struct ServerCommand: ParsableCommand {
     var logLevel: String?
 
     @OptionGroup var hardening: HardeningOptions
+
+    @OptionGroup var stateFile: StateFileOptions
 
     func validate() throws {
         if let backend, ServerConfiguration.BackendKind(rawValue: backend) == nil {
@@ -116,9 +121,14 @@ struct ServerCommand: ParsableCommand {
         configuration.webSocketMaxMessageBytes = wsMaxMessageSize ?? configuration.webSocketMaxMessageBytes
         configuration.sseHeartbeatInterval = try sseHeartbeat ?? Environment.double("SSE_HEARTBEAT") ?? configuration.sseHeartbeatInterval
         configuration.sseRetryMilliseconds = try sseRetryMs ?? Environment.integer("SSE_RETRY_MS") ?? configuration.sseRetryMilliseconds
+        if let demo = demo ?? Environment.string("DEMO_PAGE") {
+            guard let on = ["on": true, "off": false][demo.lowercased()] else { throw ValidationError("--demo \(demo) is not on or off") }
+            configuration.demoPage = on
+        }
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
         try hardening.apply(to: &configuration)
+        try stateFile.apply(to: &configuration)
         return configuration
     }
 

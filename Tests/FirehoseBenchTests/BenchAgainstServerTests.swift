@@ -21,7 +21,7 @@ final class BenchAgainstServerTests: XCTestCase {
         XCTAssertEqual(report.bool("ok"), true, report.json, file: file, line: line)
     }
 
-    func testFanoutOverLongPollAndWebSocket() throws {
+    func testFanoutOverEveryTransport() throws {
         for transport in SubscriberTransport.allCases {
             var options = DeliveryOptions()
             options.transport = transport

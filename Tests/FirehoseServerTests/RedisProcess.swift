@@ -9,13 +9,16 @@ final class RedisProcess: @unchecked Sendable {
     let port: Int
     private let directory: String
     private let persistent: Bool
+    private let extraArguments: [String]
     private var process: Process?
 
     /// `persistent`: append-only file fsynced on every write, so a killed server restarts with its data.
-    init(persistent: Bool = false) throws {
+    /// `arguments`: more `redis-server` options (`--requirepass secret`).
+    init(persistent: Bool = false, arguments: [String] = []) throws {
         port = try Self.freePort()
         directory = NSTemporaryDirectory() + "firehose-redis-\(port)-\(UInt32.random(in: 0...UInt32.max))"
         self.persistent = persistent
+        extraArguments = arguments
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try start()
     }
@@ -29,13 +32,15 @@ final class RedisProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory, "--daemonize", "no", "--loglevel", "warning"]
         arguments += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
-        process.arguments = arguments
+        process.arguments = arguments + extraArguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
-            if let client = try? RESPClient(port: port), (try? client.command("PING")) == .status("PONG") { return }
+            // With --requirepass, PING answers NOAUTH: the server is up all the same.
+            if let client = try? RESPClient(port: port), let reply = try? client.command("PING"),
+               reply == .status("PONG") || reply.isNoAuth { return }
             usleep(20_000)
         }
         throw RESPClient.Failure.io("redis-server did not start on port \(port)")
@@ -84,6 +89,7 @@ final class RESPClient {
         case status(String), error(String), integer(Int), bulk([UInt8]?), array([Reply])
 
         var text: String? { if case let .bulk(bytes?) = self { String(decoding: bytes, as: UTF8.self) } else { nil } }
+        var isNoAuth: Bool { if case let .error(message) = self { message.hasPrefix("NOAUTH") } else { false } }
     }
 
     private let fd: Int32

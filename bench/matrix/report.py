@@ -69,6 +69,7 @@ def scenario_table(sc, recs, show_runs=False):
                          f"{fmt(r.get('lost'))}/{fmt(r.get('duplicated'))}/{fmt(r.get('reordered'))}",
                          fmt(lat(rec, "p50"), 1), fmt(lat(rec, "p90"), 1), fmt(lat(rec, "p99"), 1), fmt(lat(rec, "max"), 1),
                          fmt(r.get("deliveries_per_s"), 0), fmt(r.get("publish_rate"), 0),
+                         "/".join(fmt(((r.get("publish_rtt_ms") or {}).get(k)), 1) for k in ("p50", "p99")),
                          f"{fmt(r.get('publish_errors'))}/{fmt(r.get('connect_errors'))}", fmt(r.get("elapsed_s"), 1)]
                         + cpu + [status(rec)])
         elif mode in ("publish", "catchup"):
@@ -88,7 +89,7 @@ def scenario_table(sc, recs, show_runs=False):
     cpu_h = ["server CPU s"] + (["redis CPU s"] if redis_any else []) + ["client CPU s"]
     if mode == "fanout":
         h = ["server", "delivered/expected", "lost/dup/reord", "p50 ms", "p90 ms", "p99 ms", "max ms",
-             "deliveries/s", "publish/s", "pub/conn errors", "elapsed s"] + cpu_h + ["status"]
+             "deliveries/s", "publish/s", "publish RTT p50/p99 ms", "pub/conn errors", "elapsed s"] + cpu_h + ["status"]
     elif mode in ("publish", "catchup"):
         h = ["server", "requests", "req/s", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "elapsed s"] + cpu_h + ["status"]
     elif mode == "idle":
@@ -118,8 +119,11 @@ def render_markdown(records, runner, wall, interrupted):
         f"- ours: git {machine.get('git')}, `{machine.get('server_bin')}`; client `{machine.get('bench_bin')}`",
         f"- options: `{' '.join(shlex.quote(a) for a in machine.get('argv', []))}`"
         + (" (**--quick: sizes divided by 10, smoke check only**)" if machine.get("quick") else ""),
+        "- mode: " + (f"pinned ({next((r['pinned'] for r in records if r.get('pinned')), '')}; the server and its "
+                      "redis-server share that core, Nchan's master and worker likewise)"
+                      if any(r.get("pinned") for r in records) else "not pinned (server and load generator share both cores)"),
         f"- {len(runs)} runs in {wall / 60:.1f} min. Every run starts its server (and redis-server) fresh "
-        "on a new loopback port. Client and servers share the same cores: figures are relative.",
+        "on a new loopback port; figures are relative to this machine.",
         *([repeat_note(repeats)] if repeats > 1 else []),
         "- CPU seconds: the tool's measured phase (`server_cpu_s`); Nchan's is its single worker process. "
         "Ours and Nchan both get one core's worth of event loop.",

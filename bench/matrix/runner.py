@@ -40,6 +40,8 @@ def bench_argv(runner, sc, inst, args):
     if sc["mode"] == "fanout":
         argv += ["--timeout", str(int(expected_seconds(sc, args) + 60))]
     argv.append("--json")
+    if runner.o.pin:
+        argv = ["taskset", "-c", str(runner.o.client_cpu)] + argv
     return argv
 
 
@@ -100,7 +102,8 @@ class Runner:
         inst = Instance(server, self)
         self.current = inst
         rec = {"type": "run", "scenario": sc["name"], "server": server, "repeat": rep, "mode": sc["mode"],
-               "transport": sc["transport"], "args": args, "quick": self.o.quick}
+               "transport": sc["transport"], "args": args, "quick": self.o.quick,
+               "pinned": f"server cpu {self.o.server_cpu}, client cpu {self.o.client_cpu}" if self.o.pin else None}
         what = f"{sc['name']} on {server}{self.rep_label(rep)}"
         t0 = time.monotonic()
         if self.dry:

@@ -139,6 +139,19 @@ class Instance:
     def proto(self):
         return "firehose" if self.kind == "ours" else "nchan"
 
+    def pinned(self, argv):
+        """argv run on the server's core when the matrix pins (server and its Redis on one core,
+        the load generator on the other, so neither steals the other's core)."""
+        return ["taskset", "-c", str(self.r.o.server_cpu)] + argv if self.r.o.pin else argv
+
+    def pin_running(self, pids):
+        """Moves already running processes (nginx daemonizes) and all their threads to the server's core."""
+        if not self.r.o.pin:
+            return
+        for pid in pids:
+            self._run(["taskset", "-a", "-p", "-c", str(self.r.o.server_cpu), str(pid)],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def _run(self, argv, **kw):
         self.r.show(argv)
         if self.r.dry:
@@ -150,8 +163,8 @@ class Instance:
         logdir = r.logdir
         if self.backend == "redis":
             self.redis_port = r.ports.take()
-            argv = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no", "--daemonize", "no"]
+            argv = self.pinned(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--daemonize", "no"])
             r.show(argv, background=True)
             if r.dry:
                 self.pids["redis"] = "$REDIS_PID"
@@ -169,6 +182,7 @@ class Instance:
             argv = [r.server_bin, "server", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warn"]
             if self.backend == "redis":
                 argv += ["--backend", "redis", "--redis-url", f"redis://127.0.0.1:{self.redis_port}"]
+            argv = self.pinned(argv)
             r.show(argv, background=True)
             if r.dry:
                 self.pids["server"] = "$SERVER_PID"
@@ -196,6 +210,7 @@ class Instance:
                 raise RuntimeError(f"nchan.sh start failed ({p.returncode}): {(p.stderr or p.stdout).strip()[-500:]}")
             self.pids["master"] = int(got["master_pid"])
             self.pids["server"] = int(got["worker_pid"])
+            self.pin_running([self.pids["master"], self.pids["server"]])
 
     def stop(self):
         r = self.r

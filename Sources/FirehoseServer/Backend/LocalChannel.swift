@@ -49,7 +49,11 @@ final class LocalChannel {
         }
     }
 
+    /// Whether one more message can be numbered (the sequence is not at `Int.max`).
+    var canAppend: Bool { sequence < Int.max }
+
     func append(body: [UInt8], bufferSize: Int) -> Message {
+        precondition(canAppend, "callers check canAppend")
         let message = Message(channel: name, sequence: sequence + 1, body: body)
         append(message, bufferSize: bufferSize)
         return message
@@ -78,11 +82,25 @@ final class LocalChannel {
         bufferedBytes = bytes
     }
 
+    /// Sets the channel's state as a state file recorded it (`bodies` oldest first, ending at `sequence`).
+    func restore(sequence: Int, bodies: [[UInt8]]) {
+        buffer.removeAll()
+        let first = sequence - bodies.count + 1
+        for (offset, body) in bodies.enumerated() {
+            buffer.append(Message(channel: name, sequence: first + offset, body: body), limit: bodies.count)
+        }
+        self.sequence = sequence
+        if budget != nil { recharge((0..<buffer.count).reduce(0) { $0 &+ MemoryBudget.cost(of: buffer[$1]) }) }
+    }
+
     /// Replaces the window with what the store holds. Messages the window already has are kept
-    /// (with their encodings); the rest are made from the snapshot's bodies.
+    /// (with their encodings) only when the store holds the same body at that sequence: after a
+    /// flush or restart the store can come back at the same sequences with different messages.
     func adopt(_ snapshot: ChannelSnapshot, bufferSize: Int) {
         let messages = snapshot.newestFirst.indices.map { index in
-            buffered(snapshot.sequence - index) ?? snapshot.message(at: snapshot.sequence - index, channel: name)
+            let wanted = snapshot.sequence - index
+            if let kept = buffered(wanted), kept.body == snapshot.newestFirst[index] { return kept }
+            return snapshot.message(at: wanted, channel: name)
         }
         sequence = snapshot.sequence
         buffer.removeAll()
@@ -92,9 +110,11 @@ final class LocalChannel {
     }
 
     /// The buffered message with this sequence, if the window still holds it.
+    /// (Written so that no step can overflow, even with a sequence at `Int.max`.)
     func buffered(_ wanted: Int) -> Message? {
-        let firstBuffered = sequence - buffer.count + 1
-        guard wanted >= firstBuffered, wanted <= sequence else { return nil }
+        guard !buffer.isEmpty, wanted <= sequence else { return nil }
+        let firstBuffered = sequence - (buffer.count - 1)
+        guard wanted >= firstBuffered else { return nil }
         return buffer[wanted - firstBuffered]
     }
 
@@ -106,8 +126,17 @@ final class LocalChannel {
     /// With a snapshot, the window may already be ahead of it (pub/sub brought newer messages
     /// while the read was under way): the client is registered after what it has seen, and
     /// `deliverBuffered` gives it the rest from the window.
+    ///
+    /// A client ahead of the source (the channel was reset under it) gets the new generation
+    /// (`ReplayWindow`), judged against the snapshot when there is one: the store is the truth, a
+    /// node's window may lag. The one exception is a window that pub/sub has already moved past
+    /// the snapshot (it only ever does so with the very next sequences, so it is the same
+    /// generation): a client within it is level or behind there, not ahead.
     func subscribe(lastSequence: Int, subscriber: ChannelSubscriber, from snapshot: ChannelSnapshot? = nil) -> ChannelSubscription? {
         let sourceSequence = snapshot?.sequence ?? sequence
+        if snapshot != nil, lastSequence > sourceSequence, lastSequence <= sequence {
+            return register(subscriber, after: lastSequence)  // the caller's deliverBuffered gives the rest
+        }
         let available = snapshot?.newestFirst.count ?? buffer.count
         if let range = ReplayWindow.missed(lastSequence: lastSequence, channelSequence: sourceSequence, buffered: available) {
             for wanted in range {
@@ -115,7 +144,9 @@ final class LocalChannel {
                 if !subscriber.receive(message) { return nil }
             }
         }
-        return register(subscriber, after: max(sourceSequence, min(lastSequence, sequence)))
+        // Whatever was replayed (all of the source up to its sequence, or nothing to give), the
+        // client is now level with the source; newer messages in the window come by deliverBuffered.
+        return register(subscriber, after: sourceSequence)
     }
 
     /// Registers a subscriber that has been given everything up to `after`.
@@ -143,18 +174,19 @@ final class LocalChannel {
     /// After a gap was filled from the store: gives every subscriber, oldest first, what it missed
     /// that the window still holds.
     func deliverBuffered() {
-        let firstBuffered = sequence - buffer.count + 1
+        guard !buffer.isEmpty else { return }
+        let beforeBuffered = sequence - buffer.count  // >= -1: no overflow at either end
         cursor = head
         while let node = cursor {
             cursor = node.next
-            var next = max(node.after + 1, firstBuffered)
-            while next <= sequence, let subscriber = node.subscriber {
-                node.after = next
-                if !subscriber.receive(buffered(next)!) {
+            var last = max(node.after, beforeBuffered)
+            while last < sequence, let subscriber = node.subscriber {
+                last += 1
+                node.after = last
+                if !subscriber.receive(buffered(last)!) {
                     node.cancel()
                     break
                 }
-                next += 1
             }
         }
     }

@@ -17,6 +17,7 @@ final class RequestRouter {
     private let longPoll: LongPollTransport
     private let multiplexLongPoll: MultiplexLongPollTransport
     private let webSocket: WebSocketTransport
+    private let webAssets: WebAssetRoutes
     /// Transports that take over some GETs (before long-poll), in the order they are asked.
     private let subscriptionTransports: [SubscriptionTransport]
 
@@ -26,6 +27,7 @@ final class RequestRouter {
         longPoll = LongPollTransport(context: context)
         multiplexLongPoll = MultiplexLongPollTransport(context: context)
         webSocket = WebSocketTransport(context: context)
+        webAssets = WebAssetRoutes(configuration: context.configuration)
         subscriptionTransports = [SSETransport(context: context)]
     }
 
@@ -49,6 +51,7 @@ final class RequestRouter {
                 connection.respond(.ok, shared: context.metrics.shared(now: EventLoop.unixTime()))
                 return
             }
+            if request.method == "GET", webAssets.handle(request, on: connection) { return }
             if request.method == "GET", let transport = subscriptionTransports.first(where: { $0.accepts(request) }) {
                 transport.handle(request, on: connection)
             } else if ReservedPaths.isMultiplex(request.path) {

@@ -23,8 +23,15 @@ struct PublishHandler {
         }
         let configuration = context.configuration
         let options = PublishOptions(header: { name in HTTPRequest.Header.named(name.utf8).flatMap { request.value($0) } },
-                                     defaultBufferSize: configuration.defaultBufferSize,
-                                     bufferSizeLimit: configuration.maxBufferSize)
+                                     defaultBufferSize: configuration.defaultBufferSize)
+        if let reason = options.outOfRange(bufferSizeLimit: configuration.maxBufferSize) {
+            // Refused before the backend sees it: a value Redis would reject mid-script would
+            // otherwise leave the message stored, announced and without expiry behind a 503.
+            context.logger.info("\(connection.peerDescription): PUT \(channel) refused: \(reason)")
+            context.record(.errors)
+            connection.respond(.badRequest, headers: HTTPReplies.textPlain, body: Array("\(reason)\n".utf8))
+            return
+        }
         if options.deprecated {
             context.logLimited(.info, "deprecated publish", "deprecated publish to \(channel) (X-Firehose-Deprecated: true)")
         }

@@ -36,6 +36,7 @@ public final class FirehoseServer {
         }
         context = ServerContext(loop: loop, configuration: configuration, logger: logger, backend: backend, policy: policy)
         router = RequestRouter(context: context)
+        loadStateFile()
         try listen()
     }
 
@@ -52,6 +53,7 @@ public final class FirehoseServer {
     /// Runs until `stop()`.
     public func run() {
         loop.run()
+        saveStateFile()
     }
 
     /// Stops the loop; safe from any thread.

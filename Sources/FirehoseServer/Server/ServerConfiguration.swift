@@ -40,10 +40,13 @@ public struct ServerConfiguration: Sendable {
     public var sseHeartbeatInterval: Double = 15
     /// The `retry:` (milliseconds) a Server-Sent Events stream starts with: the browser's reconnect delay.
     public var sseRetryMilliseconds = 2000
+    /// Whether `/demo@firehose` serves the live demo page.
+    public var demoPage = true
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
     public var hardening = HardeningConfiguration()
+    public var stateFile = StateFileConfiguration()
 
     public init() {}
 
@@ -71,6 +74,7 @@ public struct ServerConfiguration: Sendable {
         try HardeningConfiguration.check("--sse-retry-ms", sseRetryMilliseconds, 0...86_400_000)
         try HardeningConfiguration.check("--metrics-interval", metricsInterval, 1...86400)
         try hardening.validate()
+        try stateFile.validate(backend: backend)
     }
 
     /// Any duration in seconds: a millisecond to a day.

@@ -30,6 +30,11 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     func publish(channel name: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
         let now = EventLoop.now()
         let channel = lookup(name, now: now)
+        guard channel.canAppend else {
+            // Only a loaded state file could bring a channel here (2^63 publishes otherwise).
+            completion(.unavailable(reason: "The channel's sequence is at its maximum; nothing was published."))
+            return
+        }
         let message = Message(channel: name, sequence: channel.sequence + 1, body: body)
         let delta = channel.costOfAppending(message, bufferSize: options.bufferSize)
         guard budget.admits(delta) else {
@@ -102,5 +107,54 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
         }
         if expired > 0 { logger.debug("expired \(expired) channel(s); \(channels.count) left") }
         if !expiries.isEmpty { sweepTimer.schedule(after: sweepInterval) }
+    }
+
+    /// A channel's expiry deadline (tests).
+    func expiresAtForTests(_ name: String) -> Double? { channels[name]?.expiresAt }
+
+    // MARK: state file (--state-file)
+
+    /// Writes every live channel (sequence, buffered messages, lifetime left) to `path`
+    /// atomically. Returns how many channels were written.
+    @discardableResult
+    func saveState(to path: String, limit: Int) throws(MemoryState.Failure) -> Int {
+        let now = EventLoop.now()
+        var saved: [MemoryState.Channel] = []
+        for channel in channels.values where channel.sequence > 0 {
+            if let expiresAt = channel.expiresAt, expiresAt <= now { continue }
+            let bodies = (0..<channel.buffer.count).map { channel.buffer[$0].body }
+            let left = channel.expiresAt.map { Int((($0 - now) * 1000).rounded(.up)) }
+            saved.append(MemoryState.Channel(name: channel.name, sequence: channel.sequence, millisecondsLeft: left, bodies: bodies))
+        }
+        let state = MemoryState(savedAtMilliseconds: MemoryState.wallClockMilliseconds(), channels: saved)
+        try MemoryState.write(try state.encoded(limit: limit), to: path)
+        return saved.count
+    }
+
+    /// Loads what `saveState` wrote, before any client is served. The time the server was down
+    /// counts against each channel's lifetime. Returns how many channels were loaded (0 with no
+    /// file); on any error nothing is loaded.
+    @discardableResult
+    func loadState(from path: String, limit: Int) throws(MemoryState.Failure) -> Int {
+        guard let bytes = try MemoryState.read(from: path, limit: limit) else { return 0 }
+        let state = try MemoryState(decoding: bytes)
+        let now = EventLoop.now()
+        let downFor = Double(max(0, MemoryState.wallClockMilliseconds() - state.savedAtMilliseconds)) / 1000
+        var loaded = 0
+        for saved in state.channels {
+            let left = saved.millisecondsLeft.map { Double($0) / 1000 - downFor }
+            if let left, left <= 0 { continue }  // expired while the server was down
+            let channel = LocalChannel(name: saved.name, owner: self)
+            channel.budget = budget  // charged, but loaded even past --max-memory (publishes then wait)
+            channel.restore(sequence: saved.sequence, bodies: saved.bodies)
+            channels[saved.name] = channel
+            if let left {
+                channel.expiresAt = now + left
+                expiries.update(channel)
+            }
+            loaded += 1
+        }
+        if !expiries.isEmpty, !sweepTimer.isPending { sweepTimer.schedule(after: sweepInterval) }
+        return loaded
     }
 }

@@ -47,11 +47,15 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
 
     var channelCount: Int { channels.count }
 
+    /// Subscriptions waiting for a catch-up read (for tests and diagnostics).
+    var waitingForReads: Int { reads.values.reduce(0) { $0 + $1.waiting.count } }
+
     // MARK: publishing
 
     func publish(channel: String, body: [UInt8], options: PublishOptions, completion: @escaping (PublishOutcome) -> Void) {
         guard commands.isConnected else {
-            completion(.unavailable(reason: "Redis is unavailable; the message was not published."))
+            let cause = commands.lastFailure.map { " (\($0))" } ?? ""
+            completion(.unavailable(reason: "Redis is unavailable\(cause); the message was not published."))
             return
         }
         evalPublish(channel: channel, body: body, options: options, retryOnNoScript: true, completion: completion)
@@ -60,7 +64,7 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     private func evalPublish(channel: String, body: [UInt8], options: PublishOptions, retryOnNoScript: Bool,
                              completion: @escaping (PublishOutcome) -> Void) {
         let call: [[UInt8]] = scriptSHA.map { [Array("EVALSHA".utf8), $0] } ?? [Array("EVAL".utf8), RedisKeys.publishScript]
-        commands.command(call + [Array("9".utf8)] + RedisKeys.publishKeys(channel: channel, body: body, options: options)) { [weak self] reply in
+        commands.command(call + RedisKeys.publishKeys(channel: channel, body: body, options: options)) { [weak self] reply in
             switch reply {
             case let .integer(sequence)?:
                 completion(.accepted(sequence: sequence))
@@ -91,14 +95,16 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     // MARK: subscribing
 
     func subscribe(channel name: String, lastSequence: Int, subscriber: ChannelSubscriber) -> SubscriptionHandle? {
-        // A client level with (or ahead of) a window we know is current just waits: no Redis work.
-        if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence >= channel.sequence {
+        // A client level with a window we know is current just waits: no Redis work. A client
+        // *ahead* of it goes to a read: only Redis's sequence can say whether the channel was
+        // reset (it is then given the new generation) or this node's pub/sub merely lags.
+        if pubsubReady, synced.contains(name), let channel = channels[name], lastSequence > 0, lastSequence == channel.sequence {
             return channel.subscribe(lastSequence: lastSequence, subscriber: subscriber)
         }
-        let pending = PendingSubscription(subscriber: subscriber, lastSequence: lastSequence)
         let read = reads[name] ?? ChannelRead()
         reads[name] = read
-        read.waiting.append(pending)
+        let pending = PendingSubscription(subscriber: subscriber, lastSequence: lastSequence, read: read)
+        read.add(pending)
         if !read.inFlight { startRead(name) }
         return pending
     }
@@ -135,18 +141,18 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             if !retryTimer.isPending { retryTimer.schedule(after: 0.5) }
             return
         }
-        commands.command([Array("MULTI".utf8)]) { _ in }
-        commands.command([Array("GET".utf8), RedisKeys.sequence(name)]) { _ in }
-        commands.command([Array("LRANGE".utf8), RedisKeys.list(name), Array("0".utf8), Array("-1".utf8)]) { _ in }
-        commands.command([Array("EXEC".utf8)]) { [weak self] reply in
+        let call: [[UInt8]] = [Array("EVAL".utf8), RedisKeys.readScript, Array("2".utf8), RedisKeys.sequence(name), RedisKeys.list(name)]
+        commands.command(call + readArguments(name, read)) { [weak self] reply in
             guard let self else { return }
             guard case let .array(parts)? = reply, parts.count == 2 else {
                 read.inFlight = false
-                self.logger.debug("read of \(name) failed; retrying")
+                if case let .error(message)? = reply { self.logger.warn("read of \(name) refused by Redis: \(message); retrying") }
+                else { self.logger.debug("read of \(name) failed; retrying") }
                 if !self.retryTimer.isPending { self.retryTimer.schedule(after: 0.5) }
                 return
             }
-            let sequence = parts[0].integerValue ?? 0
+            // Saturated, never trapping: a sequence someone SET out of range counts as the top.
+            let sequence = parts[0].saturatedInteger
             var bodies: [[UInt8]] = []
             if case let .array(items) = parts[1] {
                 for item in items { if case let .string(body) = item { bodies.append(body) } }
@@ -155,8 +161,33 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         }
     }
 
+    /// The last sequences the read must serve: every waiting reader's, and this window's own when
+    /// subscribers wait on it (they are level with it and must be given what it missed). Distinct
+    /// values only; past 256 of them, the whole list (a rare crowd of different positions).
+    /// The read remembers them: a subscriber joining while it is in flight is served by it only
+    /// if its position was asked for, else by a follow-up read.
+    private func readArguments(_ name: String, _ read: ChannelRead) -> [[UInt8]] {
+        var lasts = Set<Int>()
+        for pending in read.waiting where !pending.cancelled { lasts.insert(pending.lastSequence) }
+        if let channel = channels[name], channel.hasSubscribers { lasts.insert(channel.sequence) }
+        if lasts.count > 256 {
+            read.requested = nil
+            return [Array("all".utf8)]
+        }
+        read.requested = lasts
+        return lasts.isEmpty ? [Array("0".utf8)] : lasts.map { Array(String($0).utf8) }
+    }
+
     private func retryReads() {
-        for (name, read) in reads where !read.inFlight { startRead(name) }
+        for (name, read) in reads where !read.inFlight {
+            // Everyone waiting gave up (timed out, disconnected) and nobody waits here: nothing to read.
+            if read.waiting.isEmpty, channels[name]?.hasSubscribers != true {
+                reads.removeValue(forKey: name)
+                if let channel = channels[name] { releaseIfDisposable(channel) }
+                continue
+            }
+            startRead(name)
+        }
     }
 
     private func readCompleted(_ name: String, sequence: Int, newestFirst bodies: [[UInt8]]) {
@@ -174,8 +205,13 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             if pubsubReady { synced.insert(name) }
             channel.deliverBuffered()  // fills the gap for subscribers already waiting here
         }
+        var followUp: [PendingSubscription] = []
         for pending in read?.waiting ?? [] where !pending.cancelled {
             guard let subscriber = pending.subscriber else { continue }
+            if let requested = read?.requested, !requested.contains(pending.lastSequence) {
+                followUp.append(pending)  // joined after the read was sent, at a position it did not ask for
+                continue
+            }
             // Catch up from what was read (the replay rule on the store's list), then wait here.
             if let handle = channel.subscribe(lastSequence: pending.lastSequence, subscriber: subscriber, from: snapshot) {
                 pending.attach(handle)
@@ -184,6 +220,12 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             }
         }
         channel.deliverBuffered()  // anything pub/sub brought past the read
+        if !followUp.isEmpty {
+            let next = ChannelRead()
+            reads[name] = next
+            for pending in followUp { next.add(pending) }
+            startRead(name)
+        }
         releaseIfDisposable(channel)
     }
 
@@ -211,11 +253,12 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             logger.warn("message \(sequence) on \(name) is not UTF-8 (published by another node?); not delivered")
             return
         }
-        if sequence == channel.sequence + 1 {
+        // No `channel.sequence + 1`: a sequence at Int.max (written into Redis by hand) must not trap.
+        if sequence > channel.sequence, sequence - 1 == channel.sequence {
             let message = Message(channel: name, sequence: sequence, body: body)
             channel.append(message, bufferSize: windowSize)
             channel.deliver(message)
-        } else if sequence > channel.sequence + 1 {
+        } else if sequence > channel.sequence {
             resync(name)  // a gap: fill it from the store before delivering anything newer
         } else if sequence == 1 {
             // The channel expired and started again at 1.
@@ -234,10 +277,33 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     }
 }
 
-/// Subscribers of one channel waiting for the same read.
+/// Subscribers of one channel waiting for the same read. A subscriber that gives up (its
+/// long-poll timed out, its socket closed) leaves `waiting` at once, in O(1): with Redis down,
+/// pollers re-polling every `LONGPOLL_TIMEOUT` would otherwise pile up here until it returns.
 private final class ChannelRead {
     var inFlight = false
-    var waiting: [PendingSubscription] = []
+    /// The last sequences the read in flight was asked to serve; `nil`: the whole list.
+    var requested: Set<Int>? = []
+    private(set) var waiting: [PendingSubscription] = []
+
+    func add(_ pending: PendingSubscription) {
+        pending.read = self
+        pending.index = waiting.count
+        waiting.append(pending)
+    }
+
+    /// Swap-remove: the order of waiters does not matter (each gets its own catch-up).
+    func remove(_ pending: PendingSubscription) {
+        let index = pending.index
+        guard index >= 0, index < waiting.count, waiting[index] === pending else { return }
+        let last = waiting.removeLast()
+        if index < waiting.count {
+            waiting[index] = last
+            last.index = index
+        }
+        pending.index = -1
+        if waiting.isEmpty { waiting = [] }  // give the storage back after a crowd left
+    }
 }
 
 /// A subscription whose catch-up read is still on its way; then a handle on its place in the channel.
@@ -246,10 +312,14 @@ private final class PendingSubscription: SubscriptionHandle {
     let lastSequence: Int
     private(set) var cancelled = false
     private var attached: SubscriptionHandle?
+    /// The read this subscription waits for, until it completes; its place in that read's list.
+    fileprivate weak var read: ChannelRead?
+    fileprivate var index = -1
 
-    init(subscriber: ChannelSubscriber, lastSequence: Int) {
+    init(subscriber: ChannelSubscriber, lastSequence: Int, read: ChannelRead) {
         self.subscriber = subscriber
         self.lastSequence = lastSequence
+        self.read = read
     }
 
     /// The subscription is made; if the subscriber cancelled during its catch-up, it is undone.
@@ -263,6 +333,8 @@ private final class PendingSubscription: SubscriptionHandle {
     func cancel() {
         cancelled = true
         subscriber = nil
+        read?.remove(self)
+        read = nil
         attached?.cancel()
         attached = nil
     }

@@ -1,9 +1,13 @@
 internal import CHiredis
 internal import CLibevent
 internal import FirehoseCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One hiredis asynchronous connection on the server's loop, kept up for as long as the server
-/// runs: it reconnects with backoff, re-authenticates and re-selects its database, and, because
+/// runs: it reconnects with backoff, authenticates and selects its database (checking both
+/// replies: it is ready only once Redis accepted them), and, because
 /// hiredis 0.14 has no timeouts, a watchdog drops the connection when Redis stops answering (every
 /// pending command then completes with `nil`: its outcome is unknown). Loop thread only.
 final class RedisConnection {
@@ -13,7 +17,15 @@ final class RedisConnection {
     private let endpoint: RedisEndpoint
     private let timeout: Double
     private var context: UnsafeMutablePointer<redisAsyncContext>?
+    /// Ready for commands: connected, authenticated and on the right database.
     private(set) var isConnected = false
+    /// Why the connection is not ready, for the 503 a publisher gets; `nil` while it is ready.
+    private(set) var lastFailure: String? = "not connected yet"
+    /// The refusal last logged: the same refusal again is logged at debug only, so a wrong
+    /// password costs one log line however long it lasts.
+    private var loggedRefusal: String?
+    /// Redis refused AUTH or SELECT: retrying fast cannot help, so the backoff grows to 30 s.
+    private var refused = false
     private var connectStartedAt: Double = 0
     /// When each command awaiting a reply was sent, oldest first (Redis answers in order).
     private var sentAt: [Double] = []
@@ -47,7 +59,16 @@ final class RedisConnection {
     /// Sends a command; `completion` gets the reply, or `nil` when Redis is unreachable, did not
     /// answer in time, or the connection dropped first.
     func command(_ arguments: [[UInt8]], _ completion: @escaping (RedisReply?) -> Void) {
-        guard let context, isConnected else {
+        guard isConnected else {
+            completion(nil)
+            return
+        }
+        send(arguments, completion)
+    }
+
+    /// Sends on the link whether or not it is ready (the AUTH and SELECT of the handshake).
+    private func send(_ arguments: [[UInt8]], _ completion: @escaping (RedisReply?) -> Void) {
+        guard let context else {
             completion(nil)
             return
         }
@@ -120,7 +141,7 @@ final class RedisConnection {
             return
         }
         if connecting.pointee.err != 0 {
-            let reason = String(cString: withUnsafePointer(to: connecting.pointee.errstr) { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) })
+            let reason = RedisConnection.reason(connecting.pointee.errstr.map { String(cString: $0) } ?? "")
             redisAsyncFree(connecting)
             connectionFailed(reason)
             return
@@ -146,18 +167,79 @@ final class RedisConnection {
     private func connected(_ success: Bool, _ connecting: UnsafePointer<redisAsyncContext>?) {
         guard success else {
             // hiredis frees a context whose connection failed, right after this callback.
-            let reason = connecting.map { String(cString: withUnsafePointer(to: $0.pointee.errstr) { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }) } ?? "unknown error"
+            // `errstr` of an async context points into its synchronous context (it is a pointer,
+            // not the array: reading it as one gave garbage or nothing).
+            let reason = RedisConnection.reason(connecting?.pointee.errstr.map { String(cString: $0) } ?? "")
             context = nil
             connectionFailed(reason)
             return
         }
+        var steps: [(command: [[UInt8]], refusal: String)] = []
+        if let password = endpoint.password {
+            let credentials = (endpoint.user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)]
+            steps.append(([Array("AUTH".utf8)] + credentials, "Redis refused authentication for user \(endpoint.userDescription)"))
+        }
+        if endpoint.database != 0 {
+            steps.append(([Array("SELECT".utf8), Array(String(endpoint.database).utf8)], "Redis refused SELECT \(endpoint.database)"))
+        }
+        handshake(steps[...])
+    }
+
+    /// Sends AUTH and SELECT one after the other, each only once the previous one was accepted.
+    private func handshake(_ steps: ArraySlice<(command: [[UInt8]], refusal: String)>) {
+        guard let step = steps.first else {
+            ready()
+            return
+        }
+        send(step.command) { [weak self] reply in
+            guard let self else { return }
+            switch reply {
+            case nil:
+                break  // the link dropped: `disconnected` retries
+            case let .error(message)? where message.contains("no password is set") || message.contains("without any password configured"):
+                // A password Redis does not ask for: it works, as before AUTH replies were checked.
+                self.logger.warn("Redis at \(self.endpoint) needs no password but one is configured (\(message))")
+                self.handshake(steps.dropFirst())
+            case let .error(message)?:
+                self.refuse("\(step.refusal) (\(message))")
+            default:
+                self.handshake(steps.dropFirst())
+            }
+        }
+    }
+
+    private func ready() {
         isConnected = true
         backoff = 0.1
+        refused = false
+        lastFailure = nil
+        loggedRefusal = nil
         if outageLogged { logger.info("Redis \(role) connection to \(endpoint) is back") } else { logger.debug("Redis \(role) connection to \(endpoint) established") }
         outageLogged = false
-        if let password = endpoint.password { command([Array("AUTH".utf8), Array(password.utf8)]) { _ in } }
-        if endpoint.database != 0 { command([Array("SELECT".utf8), Array(String(endpoint.database).utf8)]) { _ in } }
         onReady?()
+    }
+
+    /// AUTH or SELECT was refused: logged once (until it changes or succeeds), then the link is
+    /// closed and retried with a backoff growing to 30 s (1, 2, 4, 8, 16, 30, 30... s: eight
+    /// attempts in the first minute, two a minute after that, each logged at debug only).
+    private func refuse(_ reason: String) {
+        lastFailure = reason
+        if loggedRefusal != reason {
+            logger.error("\(reason) on the \(role) connection to \(endpoint); retrying with backoff")
+            loggedRefusal = reason
+        } else {
+            logger.debug("\(reason) on the \(role) connection to \(endpoint)")
+        }
+        outageLogged = true
+        if !refused { backoff = max(backoff, 1) }
+        refused = true
+        if let context { redisAsyncDisconnect(context) }  // `disconnected` schedules the retry
+    }
+
+    /// hiredis sometimes leaves its error text empty; errno then says what happened.
+    private static func reason(_ text: String) -> String {
+        if !text.isEmpty { return text }
+        return errno != 0 ? String(cString: strerror(errno)) : "connection failed (no reason given)"
     }
 
     private func disconnected() {
@@ -169,6 +251,7 @@ final class RedisConnection {
         sentHead = 0
         if wasConnected {
             logger.warn("Redis \(role) connection to \(endpoint) lost; reconnecting")
+            lastFailure = "the connection to Redis was lost"
             outageLogged = true
             onLost?()
         }
@@ -176,6 +259,8 @@ final class RedisConnection {
     }
 
     private func connectionFailed(_ reason: String) {
+        lastFailure = "cannot connect to \(endpoint): \(reason)"
+        refused = false
         if !outageLogged {
             logger.warn("Redis \(role) connection to \(endpoint) failed: \(reason); retrying with backoff")
             outageLogged = true
@@ -187,7 +272,7 @@ final class RedisConnection {
 
     private func scheduleReconnect() {
         reconnectTimer.schedule(after: backoff)
-        backoff = min(backoff * 2, 2)
+        backoff = min(backoff * 2, refused ? 30 : 2)
     }
 
     /// Drops a connection on which Redis stopped answering (or that never finished connecting).
@@ -212,6 +297,7 @@ final class RedisConnection {
                 sentAt.removeAll()
                 sentHead = 0
                 if wasConnected { onLost?() }
+                lastFailure = "Redis did not answer within \(timeout) s"
                 scheduleReconnect()
             }
             return

@@ -4,13 +4,19 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
     public var port: Int
     public var database: Int
     public var password: String?
+    /// The ACL user (`redis://user:password@...`, Redis 6+); `nil` authenticates as `default`.
+    public var user: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, database: Int = 0, password: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 6379, database: Int = 0, password: String? = nil, user: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
         self.password = password
+        self.user = user
     }
+
+    /// The user named in logs: the ACL user, or Redis's `default` one.
+    public var userDescription: String { user ?? "default" }
 
     public init?(url: String) {
         guard url.hasPrefix("redis://") else { return nil }
@@ -18,8 +24,10 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         self.init()
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
-            let secret = credentials.firstIndex(of: ":").map { credentials[credentials.index(after: $0)...] } ?? credentials
+            let colon = credentials.firstIndex(of: ":")
+            let secret = colon.map { credentials[credentials.index(after: $0)...] } ?? credentials
             password = secret.isEmpty ? nil : String(secret)
+            if let colon, colon > credentials.startIndex { user = String(credentials[..<colon]) }
             rest = rest[rest.index(after: at)...]
         }
         if let slash = rest.firstIndex(of: "/") {

@@ -1,4 +1,5 @@
 internal import CHiredis
+internal import FirehoseCore
 
 /// A Redis reply copied out of hiredis's `redisReply` (which hiredis frees after the callback).
 enum RedisReply: Equatable {
@@ -38,6 +39,16 @@ enum RedisReply: Equatable {
         case let .integer(value): value
         case let .string(bytes): Int(String(decoding: bytes, as: UTF8.self))
         default: nil
+        }
+    }
+
+    /// A channel sequence as stored: digits read leniently and saturated at `Int.max`, anything
+    /// negative or unreadable 0, so a value someone wrote into Redis can never make arithmetic trap.
+    var saturatedInteger: Int {
+        switch self {
+        case let .integer(value): max(0, value)
+        case let .string(bytes): max(0, LenientInteger.parse(bytes))
+        default: 0
         }
     }
 }

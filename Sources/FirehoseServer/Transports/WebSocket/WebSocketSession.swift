@@ -14,9 +14,15 @@ final class WebSocketSession: ChannelSubscriber {
 
     private unowned let context: ServerContext
     private let mode: Mode
+    /// The frame every delivery sends, chosen once (formats live as long as the process: holding
+    /// it unretained saves a retain and release per delivery, measured with callgrind).
+    private unowned(unsafe) let format: MessageFormat
     /// The upgrade request, kept only when a policy must judge later subscriptions by it.
     private let upgradeRequest: HTTPRequest?
-    private var socket: WebSocketConnection?
+    /// The socket ends the session (`end`) before it lets go of itself, so while `isActive` the
+    /// socket is alive; not retaining it saves a retain and release on every delivery.
+    private unowned(unsafe) let connection: WebSocketConnection
+    private(set) var isActive = true
     private var channelSubscription: SubscriptionHandle?
     private var subscribed = false
     private var multiplexSubscriptions: [String: SubscriptionHandle] = [:]
@@ -24,9 +30,16 @@ final class WebSocketSession: ChannelSubscriber {
     init(context: ServerContext, mode: Mode, upgradeRequest: HTTPRequest, socket: WebSocketConnection) {
         self.context = context
         self.mode = mode
+        format = switch mode {
+        case .channel: FirehoseFrame.single
+        case .multiplex: FirehoseFrame.multiplexed
+        }
         self.upgradeRequest = context.policy.allowsEverything ? nil : upgradeRequest
-        self.socket = socket
+        connection = socket
     }
+
+    /// The socket while the session is active.
+    private var socket: WebSocketConnection? { isActive ? connection : nil }
 
     /// The subscriptions the upgrade URL asked for (already allowed by the policy).
     func start(subscriptions: [MultiplexSubscription]) {
@@ -35,7 +48,7 @@ final class WebSocketSession: ChannelSubscriber {
 
     /// The socket is closing: let go of every subscription and of the socket.
     func end() {
-        socket = nil
+        isActive = false
         channelSubscription?.cancel()
         channelSubscription = nil
         let held = multiplexSubscriptions
@@ -43,17 +56,11 @@ final class WebSocketSession: ChannelSubscriber {
         for handle in held.values { handle.cancel() }
     }
 
-    private var isActive: Bool { socket != nil }
-
     // MARK: delivering
 
     func receive(_ message: Message) -> Bool {
-        guard let socket else { return false }
-        let format = switch mode {
-        case .channel: FirehoseFrame.single
-        case .multiplex: FirehoseFrame.multiplexed
-        }
-        return socket.sendText(message.encoded(as: format))
+        guard isActive else { return false }
+        return connection.sendText(message.encoded(as: format))
     }
 
     // MARK: commands

@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-final class JSONParserTests: XCTestCase {
+final class JSONValueTests: XCTestCase {
     private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 
     func testValuesAndOrder() throws {
@@ -20,6 +20,27 @@ final class JSONParserTests: XCTestCase {
         for text in ["", "{", #"{"/a:"#, "{'a':1}", "[1,]", "01", "1.", "tru", #""\x""#, #""\ud800""#, "{} x", "\"a\nb\""] {
             XCTAssertThrowsError(try parse(text), "accepted \(text.debugDescription)")
         }
+    }
+
+    func testEqualityKeepsMemberOrder() {
+        let cases: [(a: JSONValue, b: JSONValue, equal: Bool)] = [
+            (.object([("a", .number(1)), ("b", .null)]), .object([("a", .number(1)), ("b", .null)]), true),
+            (.object([("a", .number(1)), ("b", .null)]), .object([("b", .null), ("a", .number(1))]), false),
+            (.object([("a", .number(1))]), .object([("a", .number(1)), ("a", .number(1))]), false),
+            (.array([.bool(true), .string("x")]), .array([.bool(true), .string("x")]), true),
+            (.array([.bool(true)]), .array([.bool(false)]), false),
+            (.number(1), .string("1"), false),
+            (.null, .null, true),
+            (.object([]), .array([]), false),
+        ]
+        for test in cases { XCTAssertEqual(test.a == test.b, test.equal, "\(test.a) vs \(test.b)") }
+    }
+
+    func testSubscriptReadsTheFirstMemberOfObjectsOnly() throws {
+        XCTAssertEqual(try parse(#"{"a":1,"a":2}"#)["a"], .number(1))
+        XCTAssertNil(try parse(#"{"a":1}"#)["b"])
+        XCTAssertNil(try parse(#"[["a",1]]"#)["a"])
+        XCTAssertNil(try parse(#""a""#)["a"])
     }
 
     func testNestingIsBounded() {
