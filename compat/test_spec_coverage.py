@@ -22,9 +22,10 @@ SPECS = {
     "http.md": ("FR", "PUB", "LP", "MTH", "CORS", "MUX", "ENC", "EXT"),
     "websocket.md": ("WS", "WSM", "WSX"),
     "sse.md": ("SSE",),
+    "limits.md": ("LIM",),
 }
 GROUPS = tuple(group for groups in SPECS.values() for group in groups)
-EXTENSION_GROUPS = ("EXT", "WSX", "SSE")
+EXTENSION_GROUPS = ("EXT", "WSX", "SSE", "LIM")
 CLAUSE_LINE = re.compile(r"^\*\*(?P<id>[A-Z]+-\d+)\*\* \((?P<kind>reference|extension)\)\.", re.M)
 CLAUSE_ID = re.compile(r"^(?P<group>[A-Z]+)-(?P<n>\d+)$")
 

@@ -1,7 +1,7 @@
 import XCTest
 import FirehoseCore
 
-/// The /metrics@firehose bounds of spec/limits.md LIM-7.
+/// The /metrics@firehose bounds of spec/limits.md LIM-5.
 final class MetricsBoundTests: XCTestCase {
     /// The busiest `reportedChannels` are listed, in first-seen order; `active_channels` counts all.
     func testMetricsListOnlyTheBusiestChannels() {

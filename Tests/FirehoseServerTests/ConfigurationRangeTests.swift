@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import FirehoseServer
 
-/// spec/limits.md LIM-6, with the real `firehose` binary: an absurd value stops the server before
+/// spec/limits.md "Option ranges", with the real `firehose` binary: an absurd value stops the server before
 /// it listens, with exit status 64 and one message naming the option, the value and the range.
 /// Before: `--idle-timeout 1e19`, `--long-poll-timeout inf` and `--ws-max-message-size
 /// 9223372036854775807` started, then died of SIGILL on the first connection.

@@ -3,7 +3,7 @@ import XCTest
 @testable import FirehoseServer
 import FirehoseClient
 
-/// spec/limits.md LIM-3 to LIM-5 and WSX-5: every connection state ends, however the client
+/// spec/limits.md LIM-3, LIM-4, "Closing deadline", and WSX-5: every connection state ends, however the client
 /// behaves: a closing connection whose client does not read, a request trickling in, a control
 /// frame announcing more than 125 bytes, a client flooding pings without reading the pongs.
 final class ConnectionDeadlineTests: XCTestCase {
@@ -26,7 +26,7 @@ final class ConnectionDeadlineTests: XCTestCase {
         return condition()
     }
 
-    /// LIM-5: a WebSocket closing (here after a protocol error) while megabytes are still queued
+    /// spec/limits.md "Closing deadline": a WebSocket closing (here after a protocol error) while megabytes are still queued
     /// for a client that does not read is dropped after `closeFlushTimeout`. Before: open forever.
     func testClosingWebSocketWithUnreadOutputEnds() throws {
         let server = try TestServer {
@@ -46,7 +46,7 @@ final class ConnectionDeadlineTests: XCTestCase {
         XCTAssertTrue(within(3) { openWebSockets(server) == 0 }, "the closing WebSocket was never dropped")
     }
 
-    /// LIM-5: a PUT with `Connection: close` behind pipelined requests whose answers the client
+    /// spec/limits.md "Closing deadline": a PUT with `Connection: close` behind pipelined requests whose answers the client
     /// never reads. Before: the connection stayed open past every timeout.
     func testConnectionCloseBehindUnreadPipelinedAnswersEnds() throws {
         let server = try TestServer {

@@ -11,7 +11,7 @@ final class HardeningSlowTests: XCTestCase {
         return (Int(text.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    /// MTH / spec/limits.md LIM-7: 2,000 channels named with 4 KB each, and ten clients that
+    /// MTH / spec/limits.md LIM-5: 2,000 channels named with 4 KB each, and ten clients that
     /// pipeline metrics requests and never read. Before: one document per request (8 MB each
     /// here). Now: one per second, shared, listing the busiest `--metrics-channels`.
     func testMetricsForNonReadingClientsIsBuiltOnceAndShared() throws {

@@ -3,7 +3,7 @@ import XCTest
 @testable import FirehoseServer
 import FirehoseClient
 
-/// spec/limits.md LIM-8: the bytes held by channel buffers are capped by `--max-memory`; a
+/// spec/limits.md LIM-6: the bytes held by channel buffers are capped by `--max-memory`; a
 /// publish that would pass the cap is refused with 503 and a reason, and nothing else changes.
 final class MemoryLimitTests: XCTestCase {
     private func used(_ server: TestServer) -> Int {

@@ -1,6 +1,6 @@
 internal import FirehoseCore
 
-/// The bytes all channel buffers of this process hold, against `--max-memory` (spec LIM-8). A
+/// The bytes all channel buffers of this process hold, against `--max-memory` (spec LIM-6). A
 /// buffered message is charged its body, one JSON encoding of it (what its first delivery builds:
 /// control bytes escape to six times their size, so this is not the body again) and a fixed
 /// overhead for the `Message`, its buffer slot and the encoding's header. Further encodings a

@@ -21,7 +21,7 @@ public struct HardeningConfiguration: Sendable {
     public static let metricsChannelsRange = 0...10_000
 
     /// Bytes all channel buffers may hold (memory backend): each message counts its body, one
-    /// JSON encoding and 128 bytes. A publish that would pass it gets 503 (spec LIM-8).
+    /// JSON encoding and 128 bytes. A publish that would pass it gets 503 (spec LIM-6).
     public var maxMemory = 1 << 30
     public static let maxMemoryRange = (1 << 20)...(1 << 40)
 

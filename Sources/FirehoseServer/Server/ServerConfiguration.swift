@@ -51,7 +51,7 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// Problems that make the configuration unusable, as one sentence naming the option, the
-    /// value and the allowed range (spec LIM-6). The ranges keep every later conversion safe:
+    /// value and the allowed range (spec/limits.md, "Option ranges"). The ranges keep every later conversion safe:
     /// seconds become timevals and integers grow by small constants (a 9e18-byte message limit
     /// plus a frame header overflowed; 1e19 seconds trapped converting to Int).
     public func validate() throws(ServerError) {

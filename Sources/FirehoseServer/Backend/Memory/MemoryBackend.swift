@@ -15,7 +15,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
     private let sweepInterval: Double = 1
 
-    /// Bytes held by every channel's buffer, against `--max-memory` (spec LIM-8).
+    /// Bytes held by every channel's buffer, against `--max-memory` (spec LIM-6).
     let budget: MemoryBudget
 
     init(loop: EventLoop, logger: Logger, maxMemory: Int = .max) {
@@ -39,7 +39,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
         let delta = channel.costOfAppending(message, bufferSize: options.bufferSize)
         guard budget.admits(delta) else {
             // Refused, not evicted: what subscribers may still need to catch up on is kept, and
-            // the publisher hears at once that it must retry (spec LIM-8).
+            // the publisher hears at once that it must retry (spec LIM-6).
             completion(.unavailable(reason: "Memory limit reached: channel buffers hold \(budget.used) of \(budget.limit) bytes"))
             releaseIfDisposable(channel)
             return
