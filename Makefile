@@ -16,7 +16,7 @@ BINDIR           ?= $(PREFIX)/bin
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 STATIC_SCRATCH   ?= .build-static
 
-.PHONY: all deps bench-deps browser-deps build release run test unit-test compat compat-local test-browser bench bench-smoke clean
+.PHONY: all deps bench-deps browser-deps build release run test unit-test test-hardening fuzz fuzz-smoke compat compat-local test-browser bench bench-smoke clean
 .PHONY: release-static install install-systemd uninstall deb test-deb
 .PHONY: test-redis-ha
 
@@ -66,7 +66,21 @@ run: release
 test: unit-test compat-local bench-smoke test-browser
 
 unit-test: build
-	$(SWIFT) test
+	$(SWIFT) test --skip HardeningSlowTests
+
+## test-hardening: the costlier hardening checks (megabytes of traffic, memory measured)
+test-hardening: build
+	$(SWIFT) test --filter HardeningSlowTests
+
+## fuzz: libFuzzer on the pure parsers (fuzz/targets), FUZZ_SECONDS (default 60) per target from the
+## seed corpus in fuzz/corpus; prints executions per target and fails on a crash
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+## fuzz-smoke: the same for a few seconds per target (CI)
+fuzz-smoke:
+	FUZZ_SECONDS=5 fuzz/run.sh
 
 ## compat-local: the whole compat suite against freshly started servers: memory backend; redis
 ## backend; two redis nodes (publishing on one, subscribing on the other)

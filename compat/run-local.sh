@@ -37,6 +37,13 @@ if [ "$backend" = redis ]; then
   for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
   args+=(--backend redis --redis-url "redis://127.0.0.1:$redis_port/0")
 fi
+# LIM-6 (spec/limits.md) needs a reachable --max-memory; 256 MiB is far above what the rest of
+# the suite stores.
+if [ "$backend" = memory ]; then
+  export COMPAT_MAX_MEMORY=$((256 << 20))
+  args+=(--max-memory "$COMPAT_MAX_MEMORY")
+fi
+export COMPAT_BACKEND=$backend
 # shellcheck disable=SC2206
 args+=(${FIREHOSE_ARGS:-})
 

@@ -24,9 +24,10 @@ SPECS = {
     "sse.md": ("SSE",),
     "auth.md": ("AUTH",),
     "operations.md": ("OPS",),
+    "limits.md": ("LIM",),
 }
 GROUPS = tuple(group for groups in SPECS.values() for group in groups)
-EXTENSION_GROUPS = ("EXT", "WSX", "SSE", "AUTH", "OPS")
+EXTENSION_GROUPS = ("EXT", "WSX", "SSE", "AUTH", "OPS", "LIM")
 CLAUSE_LINE = re.compile(r"^\*\*(?P<id>[A-Z]+-\d+)\*\* \((?P<kind>reference|extension)\)\.", re.M)
 CLAUSE_ID = re.compile(r"^(?P<group>[A-Z]+)-(?P<n>\d+)$")
 

@@ -37,14 +37,23 @@ public struct JSONParser {
     }
 
     public static let maximumDepth = 64
+    /// The reason given when an object or array holds more than `maxMembers` entries.
+    public static let tooManyMembers = "too many members"
 
     private let bytes: [UInt8]
     private var index = 0
+    private let maxMembers: Int
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: [UInt8], maxMembers: Int) {
+        self.bytes = bytes
+        self.maxMembers = maxMembers
+    }
 
-    public static func parse<C: Collection>(_ input: C) throws(Error) -> JSONValue where C.Element == UInt8 {
-        var parser = JSONParser(Array(input))
+    /// Parses a whole document. With `maxMembers`, parsing stops (`tooManyMembers`) at the first
+    /// object or array that grows past that many entries, so a caller with a cap does no work
+    /// for entries it would refuse anyway.
+    public static func parse<C: Collection>(_ input: C, maxMembers: Int = .max) throws(Error) -> JSONValue where C.Element == UInt8 {
+        var parser = JSONParser(Array(input), maxMembers: maxMembers)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -97,6 +106,7 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipSpace()
+            guard members.count < maxMembers else { throw error(JSONParser.tooManyMembers) }
             members.append((key, try value(depth: depth + 1)))
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end") }
@@ -113,6 +123,7 @@ public struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
         while true {
             skipSpace()
+            guard elements.count < maxMembers else { throw error(JSONParser.tooManyMembers) }
             elements.append(try value(depth: depth + 1))
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end") }

@@ -49,6 +49,9 @@ public final class Message {
         return bytes
     }
 
+    /// The body's length once JSON-escaped (without quotes): computed once, for memory accounting.
+    public private(set) lazy var escapedBodyLength = JSONWriter.escapedLength(body)
+
     /// How many encodings this message holds now (for tests and memory accounting).
     public var cachedEncodingCount: Int {
         [id0, id1, id2, id3].lazy.filter { $0 != nil }.count

@@ -56,6 +56,7 @@ public struct HTTPStatus: Equatable, Sendable {
     public static let forbidden = HTTPStatus(code: 403, reason: "Forbidden")
     public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
     public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
     public static let payloadTooLarge = HTTPStatus(code: 413, reason: "Request Entity Too Large")
     public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
     public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")

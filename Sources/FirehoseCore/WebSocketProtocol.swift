@@ -74,6 +74,8 @@ public enum WebSocketProtocol {
             offset = 10
         }
         if masked { offset += 4 }
+        // Found by fuzz/: a masked header cut inside its masking key was returned as complete.
+        guard bytes.count >= offset else { return nil }
         return FrameHeader(fin: bytes[0] & 0x80 != 0, opcode: bytes[0] & 0x0F, headerLength: offset, payloadLength: length)
     }
 

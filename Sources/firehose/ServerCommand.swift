@@ -28,7 +28,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Accepted for Ruby Firehose's command line (it chose the Rack server) and ignored.", valueName: "name"))
     var server: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. (env: PORT; default: \(defaults.port))", valueName: "port"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Port to listen on; 0 picks a free one. Range 0 to 65535. (env: PORT; default: \(defaults.port))", valueName: "port"))
     var port: Int?
 
     @Option(name: .long, help: ArgumentHelp("Channel storage: memory (one node) or redis (many nodes sharing one Redis, key-compatible with Ruby Firehose). (env: BACKEND; default: \(defaults.backend.rawValue))", valueName: "kind"))
@@ -37,50 +37,52 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Redis for --backend redis, as redis://[[user]:password@]host[:port][/db] (user: a Redis 6 ACL user). (env: REDIS_URL; default: \(defaults.redis))", valueName: "url"))
     var redisUrl: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). (env: REDIS_TIMEOUT; default: \(defaults.redisTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds Redis may take to answer before the connection is remade (publishes then get 503). Range 0.001 to 86400. (env: REDIS_TIMEOUT; default: \(defaults.redisTimeout))", valueName: "seconds"))
     var redisTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. (env: LONG_POLL_TIMEOUT; default: \(defaults.longPollTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a long-poll waits before answering 204. Range 0.001 to 86400. (env: LONG_POLL_TIMEOUT; default: \(defaults.longPollTimeout))", valueName: "seconds"))
     var longPollTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Messages a channel keeps for clients that reconnect, unless the publisher sends X-Firehose-Buffer-Size. Range 0 to 1000000. (env: DEFAULT_BUFFER_SIZE; default: \(defaults.defaultBufferSize))", valueName: "count"))
     var bufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. (env: MAX_BUFFER_SIZE; default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
+    @Option(name: .long, help: ArgumentHelp("Largest X-Firehose-Buffer-Size a publisher may ask for; larger values get 400. Range --buffer-size to 1000000. (env: MAX_BUFFER_SIZE; default: \(defaults.maxBufferSize), or --buffer-size if larger)", valueName: "count"))
     var maxBufferSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. (env: MAX_MESSAGE_SIZE; default: \(defaults.maxBodyBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message (request body) accepted, in bytes; larger gets 413. Range 1 to 1073741824. (env: MAX_MESSAGE_SIZE; default: \(defaults.maxBodyBytes))", valueName: "bytes"))
     var maxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. (env: MAX_HEADER_SIZE; default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. Range 1024 to 1048576. (env: MAX_HEADER_SIZE; default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
     var maxHeaderSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. Range 0.001 to 86400. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
     var idleTimeout: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. (env: WS_PING_INTERVAL; default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. Range 0.001 to 86400. (env: WS_PING_INTERVAL; default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
     var wsPingInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). (env: WS_MAX_BUFFERED; default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Bytes queued for a WebSocket client that is not reading before it is disconnected (it resumes by sequence). Range 65536 to 1073741824. (env: WS_MAX_BUFFERED; default: \(defaults.webSocketMaxBufferedBytes))", valueName: "bytes"))
     var wsMaxBuffered: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. (env: WS_MAX_MESSAGE_SIZE; default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest message a WebSocket client may send; larger closes with 1009. Range 65536 to 16777216. (env: WS_MAX_MESSAGE_SIZE; default: \(defaults.webSocketMaxMessageBytes))", valueName: "bytes"))
     var wsMaxMessageSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a Server-Sent Events stream may be silent before the server sends a ': ping' comment. (env: SSE_HEARTBEAT; default: \(defaults.sseHeartbeatInterval))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a Server-Sent Events stream may be silent before the server sends a ': ping' comment. Range 0.001 to 86400. (env: SSE_HEARTBEAT; default: \(defaults.sseHeartbeatInterval))", valueName: "seconds"))
     var sseHeartbeat: Double?
 
-    @Option(name: .long, help: ArgumentHelp("The retry: delay, in milliseconds, a Server-Sent Events stream starts with (the browser's reconnect delay). (env: SSE_RETRY_MS; default: \(defaults.sseRetryMilliseconds))", valueName: "ms"))
+    @Option(name: .long, help: ArgumentHelp("The retry: delay, in milliseconds, a Server-Sent Events stream starts with (the browser's reconnect delay). Range 0 to 86400000. (env: SSE_RETRY_MS; default: \(defaults.sseRetryMilliseconds))", valueName: "ms"))
     var sseRetryMs: Int?
 
     @Option(name: .long, help: ArgumentHelp("on or off: whether /demo@firehose serves the live demo page. (env: DEMO_PAGE; default: on)", valueName: "on|off"))
     var demo: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. (env: METRICS_INTERVAL; default: \(defaults.metricsInterval))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds per /metrics@firehose bucket. Range 1 to 86400. (env: METRICS_INTERVAL; default: \(defaults.metricsInterval))", valueName: "seconds"))
     var metricsInterval: Int?
 
     @Option(name: .long, help: ArgumentHelp("debug, info, warn, error or none. (env: LOG_LEVEL; default: info)", valueName: "level"))
     var logLevel: String?
+
+    @OptionGroup var hardening: HardeningOptions
 
     @OptionGroup var stateFile: StateFileOptions
     @OptionGroup var auth: AuthOptions
@@ -98,6 +100,14 @@ struct ServerCommand: ParsableCommand {
         }
         if let level = logLevel ?? Environment.string("LOG_LEVEL"), Logger.Level(name: level) == nil {
             throw ValidationError("unknown log level '\(level)'; choose debug, info, warn, error, fatal, unknown or none")
+        }
+        // Every range is checked here, before anything listens, so every configuration mistake
+        // reads the same: "Error: --flag VALUE is out of range (MIN to MAX)", exit status 64.
+        do {
+            try makeConfiguration().validate()
+        } catch let error as ServerError {
+            guard case let .invalidConfiguration(reason) = error else { throw error }
+            throw ValidationError(reason)
         }
     }
 
@@ -127,6 +137,7 @@ struct ServerCommand: ParsableCommand {
         }
         configuration.metricsInterval = try metricsInterval ?? Environment.integer("METRICS_INTERVAL") ?? configuration.metricsInterval
         configuration.logLevel = (logLevel ?? Environment.string("LOG_LEVEL")).flatMap { Logger.Level(name: $0) } ?? configuration.logLevel
+        try hardening.apply(to: &configuration)
         try stateFile.apply(to: &configuration)
         try auth.apply(to: &configuration)
         try redisHA.apply(to: &configuration)

@@ -24,10 +24,12 @@ final class WebSocketProtocolTests: XCTestCase {
     func testIncomingFrameHeaders() {
         func header(_ bytes: [UInt8]) -> WebSocketProtocol.FrameHeader? { bytes.withUnsafeBytes { WebSocketProtocol.frameHeader($0) } }
         XCTAssertNil(header([0x81]))
+        XCTAssertNil(header([0x81, 0x8F, 1, 2, 3]), "the masking key is part of the header")
         XCTAssertEqual(header([0x81, 0x8F, 1, 2, 3, 4]), .init(fin: true, opcode: 1, headerLength: 6, payloadLength: 15))
         XCTAssertEqual(header([0x01, 0x05]), .init(fin: false, opcode: 1, headerLength: 2, payloadLength: 5))
         XCTAssertNil(header([0x82, 0xFE, 0x01]), "16-bit length not complete")
-        XCTAssertEqual(header([0x82, 0xFE, 0x01, 0x2C]), .init(fin: true, opcode: 2, headerLength: 8, payloadLength: 300))
+        XCTAssertNil(header([0x82, 0xFE, 0x01, 0x2C]), "masking key not complete")
+        XCTAssertEqual(header([0x82, 0xFE, 0x01, 0x2C, 1, 2, 3, 4]), .init(fin: true, opcode: 2, headerLength: 8, payloadLength: 300))
         XCTAssertNil(header([0x81, 0xFF, 0, 0, 0, 0]))
         let big = header([0x80, 0xFF, 0, 0, 0, 0, 0x04, 0, 0, 0, 9, 9, 9, 9])
         XCTAssertEqual(big, .init(fin: true, opcode: 0, headerLength: 14, payloadLength: 64 << 20))

@@ -7,7 +7,7 @@ extension MemoryBackend: ChannelAdministration {
         guard channel.sequence > 0 || channel.hasSubscribers else { return completion(.some(nil)) }
         let ttl = channel.expiresAt.map { max(0, Int(($0 - now).rounded(.up))) }
         completion(ChannelInfo(channel: name, sequence: channel.sequence, buffered: channel.buffer.count,
-                               bytes: channel.bufferedBytes, ttl: ttl, subscribers: channel.subscriberCounts()))
+                               bytes: channel.bufferedBodyBytes, ttl: ttl, subscribers: channel.subscriberCounts()))
     }
 
     func dropChannel(_ name: String, completion: @escaping (Bool?) -> Void) {
@@ -32,7 +32,7 @@ extension MemoryBackend: ChannelAdministration {
         var messages = 0, bytes = 0
         for channel in channels.values {
             messages += channel.buffer.count
-            bytes += channel.bufferedBytes
+            bytes += channel.bufferedBodyBytes
         }
         return (messages, bytes)
     }

@@ -78,7 +78,7 @@ extension RedisBackend: ChannelAdministration {
         var messages = 0, bytes = 0
         for channel in channels.values {
             messages += channel.buffer.count
-            bytes += channel.bufferedBytes
+            bytes += channel.bufferedBodyBytes
         }
         return (messages, bytes)
     }

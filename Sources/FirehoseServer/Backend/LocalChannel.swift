@@ -26,6 +26,10 @@ final class LocalChannel {
     fileprivate unowned let owner: LocalChannelOwner
     /// The owner's counters, held here so a fan-out reaches them without going through `owner`.
     private let stats: DeliveryStats
+    /// Where the buffer's bytes are counted (the memory backend's `--max-memory`), if anywhere.
+    var budget: MemoryBudget?
+    /// What this channel's buffer is charged in `budget`.
+    private(set) var bufferedBytes = 0
 
     init(name: String, owner: LocalChannelOwner) {
         self.name = name
@@ -58,8 +62,9 @@ final class LocalChannel {
         for subscriber in subscribers { subscriber.channelDropped() }
     }
 
-    /// Bytes of message bodies in the window (for the admin channel info and gauges).
-    var bufferedBytes: Int {
+    /// Bytes of message bodies in the window (for the admin channel info and gauges; the memory
+    /// budget's `bufferedBytes` also charges encodings and overhead).
+    var bufferedBodyBytes: Int {
         var total = 0
         for index in 0..<buffer.count { total += buffer[index].body.count }
         return total
@@ -72,6 +77,7 @@ final class LocalChannel {
     func clearData() {
         sequence = 0
         buffer.removeAll()
+        recharge(0)
         expiresAt = nil
         var node = head
         while let current = node {
@@ -92,8 +98,25 @@ final class LocalChannel {
 
     /// Appends a message whose sequence is the next one (a publish seen on Redis pub/sub).
     func append(_ message: Message, bufferSize: Int) {
+        let delta = budget == nil ? 0 : costOfAppending(message, bufferSize: bufferSize)
         sequence = message.sequence
         buffer.append(message, limit: bufferSize)
+        if budget != nil { recharge(bufferedBytes &+ delta) }
+    }
+
+    /// The change in `bufferedBytes` that appending `message` would make: its cost (when it is
+    /// kept at all) less that of the messages it pushes out of the window.
+    func costOfAppending(_ message: Message, bufferSize: Int) -> Int {
+        guard bufferSize > 0 else { return -bufferedBytes }
+        var delta = MemoryBudget.cost(of: message)
+        let dropped = buffer.count - (bufferSize - 1)
+        if dropped > 0 { for index in 0..<dropped { delta &-= MemoryBudget.cost(of: buffer[index]) } }
+        return delta
+    }
+
+    private func recharge(_ bytes: Int) {
+        budget?.add(bytes &- bufferedBytes)
+        bufferedBytes = bytes
     }
 
     /// Sets the channel's state as a state file recorded it (`bodies` oldest first, ending at `sequence`).
@@ -104,6 +127,7 @@ final class LocalChannel {
             buffer.append(Message(channel: name, sequence: first + offset, body: body), limit: bodies.count)
         }
         self.sequence = sequence
+        if budget != nil { recharge((0..<buffer.count).reduce(0) { $0 &+ MemoryBudget.cost(of: buffer[$1]) }) }
     }
 
     /// Replaces the window with what the store holds. Messages the window already has are kept
@@ -117,7 +141,9 @@ final class LocalChannel {
         }
         sequence = snapshot.sequence
         buffer.removeAll()
-        for message in messages.reversed() { buffer.append(message, limit: bufferSize) }
+        recharge(0)
+        for message in messages.reversed() { append(message, bufferSize: bufferSize) }
+        sequence = snapshot.sequence
     }
 
     /// The buffered message with this sequence, if the window still holds it.

@@ -49,13 +49,16 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     var accessEntry: AccessLog.Entry?
     /// Bytes of a streamed response so far (for the access log).
     var streamedBytes = 0
+    /// The deadline running is the request's (`requestQueue`), not the idle one: it started with
+    /// the request's first byte and is not restarted by the next ones (slowloris).
+    private var requestDeadline = false
 
     init(context: ServerContext, router: any HTTPRequestRouting, bev: BufferEvent) {
         self.context = context
         self.router = router
         parser = HTTPRequestParser(maxHeaderBytes: context.configuration.maxHeaderBytes,
                                    maxBodyBytes: context.configuration.maxBodyBytes)
-        super.init(bev: bev, lingerQueue: context.lingerQueue)
+        super.init(bev: bev, lingerQueue: context.lingerQueue, flushQueue: context.closeFlushQueue)
         parser.delegate = self
     }
 
@@ -176,6 +179,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// queue, `pending.timedOut()` runs when its deadline passes.
     func hold(_ pending: PendingResponse, timeout: DeadlineQueue?) {
         self.pending = pending
+        requestDeadline = false
         if let timeout { timeout.schedule(self) } else { cancelDeadline() }
         // A wait that began while draining ends at once (a long-poll gets its 204).
         if context.draining { pending.serverDraining() }
@@ -220,7 +224,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
             closeAfterFlush(linger: lingerOnClose)
             return
         }
-        context.idleQueue.schedule(self)
+        startIdleDeadline()
         if queuedBytes > context.configuration.writeHighWatermark {
             outputBlocked = true  // a pipelining client that does not read: stop reading its requests
         }
@@ -237,8 +241,20 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
             bev?.input.drainAll()
             return
         }
-        if pending == nil { context.idleQueue.schedule(self) }
+        if pending == nil, !requestDeadline {
+            requestDeadline = true
+            context.requestQueue.schedule(self)
+        }
         processInput()
+        // Between requests again, with nothing of the next one read: the idle timer runs.
+        if pending == nil, isOpen, !closeWhenFlushed, !streaming, parser.atMessageStart, bev?.input.count == 0 {
+            startIdleDeadline()
+        }
+    }
+
+    private func startIdleDeadline() {
+        requestDeadline = false
+        context.idleQueue.schedule(self)
     }
 
     private func processInput() {
@@ -281,7 +297,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// Answers a request that could not be parsed, then closes: after a framing error the rest of
     /// the stream cannot be trusted.
     private func reject(_ code: HTTPStatusCode, reason: String) {
-        context.logger.info("\(peerDescription): \(reason); closing")
+        context.logLimited(.info, "bad request", "\(peerDescription): \(reason); closing")
         keepAliveAfterResponse = false
         lingerOnClose = true
         let rejection: OperationsCounters.Rejection = switch code {
@@ -302,6 +318,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         }
         respond(status, headers: [("Content-Type", "text/plain")], body: Array(body.utf8))
     }
+
+    private static let requestTimeoutBody = Array("Request Timeout".utf8)
 
     private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
@@ -345,6 +363,12 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     override func deadlinePassed() {
         if let pending {
             pending.timedOut()
+        } else if requestDeadline {
+            // Headers and body did not arrive in time, however steadily they trickled in.
+            context.logLimited(.info, "request timeout", "\(peerDescription): request incomplete after \(context.configuration.hardening.requestTimeout) s; 408 and closing")
+            keepAliveAfterResponse = false
+            lingerOnClose = true
+            respond(.requestTimeout, headers: HTTPReplies.textPlain, body: HTTPConnection.requestTimeoutBody)
         } else {
             context.logger.debug("\(peerDescription): idle for \(context.configuration.idleTimeout) s; closing")
             close()

@@ -22,6 +22,11 @@ enum HTTPReplies {
 
     static let nothingToSubscribeReason = "No subscription data given - can't subscribe to nothing"
 
+    /// Why a multiplexed request over `--max-channels-per-connection` is refused (spec LIM-1).
+    static func tooManyChannelsReason(_ limit: Int) -> String {
+        "Too many channels: at most \(limit) per request"
+    }
+
     static let textPlain = [("Content-Type", "text/plain")]
 
     /// The channel a request names: its raw path, which must be UTF-8 to travel in JSON frames.
@@ -34,7 +39,7 @@ enum HTTPReplies {
     }
 
     static func invalidChannel(_ request: HTTPRequest, on connection: HTTPConnection, context: ServerContext) {
-        context.logger.info("\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
+        context.logLimited(.info, "channel not UTF-8", "\(connection.peerDescription): \(request.method) to a channel path that is not UTF-8; 400")
         context.operations.rejected(.invalidChannel)
         connection.respond(.badRequest, headers: textPlain + cors(request, context.configuration.auth), body: Array("Channel names must be valid UTF-8.".utf8))
     }

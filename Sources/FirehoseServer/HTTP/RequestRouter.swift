@@ -57,7 +57,7 @@ final class RequestRouter: HTTPRequestRouting {
                     connection.respond(.notFound, headers: HTTPReplies.textPlain, body: Array("Not found\n".utf8))
                     return
                 }
-                connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
+                connection.respond(.ok, shared: context.metrics.shared(now: EventLoop.unixTime()))
                 return
             }
             if request.method == "GET", webAssets.handle(request, on: connection) { return }

@@ -50,7 +50,7 @@ final class ResponseStream: PendingResponse {
         if queued > maxQueuedBytes {
             // What was queued before this piece counts, so one piece larger than the limit still
             // goes out to a client that reads.
-            connection.context.logger.warn("\(connection.peerDescription): stream client is not reading (\(queued) bytes queued); disconnecting")
+            connection.context.logLimited(.warn, "stream client not reading", "\(connection.peerDescription): stream client is not reading (\(queued) bytes queued); disconnecting")
             connection.context.record(.errors)
             connection.context.operations.slowConsumersDisconnected += 1
             connection.close()  // cancels this stream: the delegate hears streamClosed

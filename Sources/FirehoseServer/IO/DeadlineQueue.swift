@@ -10,6 +10,9 @@ class DeadlineNode {
 
     /// Takes the node out of whatever queue holds it.
     func cancelDeadline() { queue?.remove(self) }
+
+    /// Whether the node is waiting in `queue`.
+    final func isWaiting(in queue: DeadlineQueue) -> Bool { self.queue === queue }
 }
 
 /// Deadlines that all share one duration (the long-poll timeout, the idle timeout), so insertion

@@ -20,10 +20,13 @@ class SocketConnection: DeadlineNode {
     unowned(unsafe) var registry: ConnectionRegistry?
     unowned(unsafe) var registryNext: SocketConnection?
     unowned(unsafe) var registryPrevious: SocketConnection?
+    /// Bounds `closeWhenFlushed`: a client that stops reading must not keep a closing socket open.
+    private unowned let flushQueue: DeadlineQueue
 
-    init(bev: BufferEvent, lingerQueue: DeadlineQueue) {
+    init(bev: BufferEvent, lingerQueue: DeadlineQueue, flushQueue: DeadlineQueue) {
         self.bev = bev
         self.lingerQueue = lingerQueue
+        self.flushQueue = flushQueue
         super.init()
     }
 
@@ -45,7 +48,13 @@ class SocketConnection: DeadlineNode {
         closeWhenFlushed = true
         lingerAfterFlush = linger
         willEnd()
-        if queuedBytes == 0 { flushedForClose() }
+        if queuedBytes == 0 {
+            flushedForClose()
+        } else if isOpen, !lingering {
+            // Whatever deadline the connection had (a WebSocket's ping, an HTTP idle timer), from
+            // now on only this one ends it.
+            flushQueue.schedule(self)
+        }
     }
 
     /// To be called when the socket's output buffer has drained. Returns true when the connection
@@ -69,7 +78,7 @@ class SocketConnection: DeadlineNode {
     }
 
     override final func deadlineExpired() {
-        if lingering { close() } else { deadlinePassed() }
+        if lingering || closeWhenFlushed { close() } else { deadlinePassed() }
     }
 
     /// Closes the socket now; `willClose` cancels whatever the subclass was doing first.

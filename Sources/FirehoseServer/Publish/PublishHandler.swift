@@ -15,7 +15,7 @@ struct PublishHandler {
             return
         }
         guard UTF8Validation.isValid(request.body) else {
-            context.logger.info("\(connection.peerDescription): PUT \(channel) refused: body is not valid UTF-8")
+            context.logLimited(.info, "publish not UTF-8", "\(connection.peerDescription): PUT \(channel) refused: body is not valid UTF-8")
             context.record(.errors)
             connection.respond(.badRequest, headers: HTTPReplies.textPlain,
                                body: Array("The message body is not valid UTF-8. Firehose messages are UTF-8 text.".utf8))
@@ -33,7 +33,7 @@ struct PublishHandler {
             return
         }
         if options.deprecated {
-            context.logger.info("deprecated publish to \(channel) (X-Firehose-Deprecated: true)")
+            context.logLimited(.info, "deprecated publish", "deprecated publish to \(channel) (X-Firehose-Deprecated: true)")
         }
         // The default policy is checked inline: no closure is formed for it on this hot path.
         if context.policy.allowsEverything {
@@ -68,7 +68,7 @@ struct PublishHandler {
                     connection.respond(.accepted, headers: HTTPReplies.textPlain)
                 }
             case let .unavailable(reason):
-                context.logger.warn("publish to \(channel) failed: \(reason)")
+                context.logLimited(.warn, "publish failed", "publish to \(channel) failed: \(reason)")
                 context.record(.errors)
                 context.operations.publishErrors += 1
                 guard !pending.cancelled else { return }

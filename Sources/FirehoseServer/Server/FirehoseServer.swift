@@ -41,12 +41,13 @@ public final class FirehoseServer {
     /// `makePolicy` builds the access policy on the server's loop (a hook policy makes requests on it).
     private init(configuration: ServerConfiguration, makePolicy: (EventLoop) throws(ServerError) -> AccessPolicy) throws(ServerError) {
         try configuration.validate()
+        StderrWriter.prepare()
         self.configuration = configuration
         loop = try EventLoop()
         if let file = configuration.logging.file { try LogFile.redirectStderr(to: file) }
         let logger = Logger(level: configuration.logLevel, format: configuration.logging.format)
         let backend: ChannelBackend = switch configuration.backend {
-        case .memory: MemoryBackend(loop: loop, logger: logger)
+        case .memory: MemoryBackend(loop: loop, logger: logger, maxMemory: configuration.hardening.maxMemory)
         case .redis: RedisBackend(loop: loop, logger: logger, endpoint: configuration.redis,
                                   timeout: configuration.redisTimeout, windowSize: configuration.defaultBufferSize,
                                   ha: configuration.redisHA)

@@ -94,8 +94,9 @@ public struct Logger: Sendable {
             }
             line += "\n"
         }
-        // One write(2) per line, so lines from different threads never interleave.
-        line.withUTF8 { _ = Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        // One write(2) per line, so lines from different threads never interleave; never blocking
+        // (a stalled stderr pipe drops lines, counted, rather than stall the loop).
+        line.withUTF8 { StderrWriter.write($0) }
     }
 
     private static func timestamp() -> String {

@@ -45,6 +45,7 @@ public struct ServerConfiguration: Sendable {
     /// Seconds per metrics bucket (Firehose's METRICS_INTERVAL: 10).
     public var metricsInterval = 10
     public var logLevel: Logger.Level = .info
+    public var hardening = HardeningConfiguration()
     public var stateFile = StateFileConfiguration()
     public var auth = AuthConfiguration()
     public var redisHA = RedisHAConfiguration()
@@ -53,27 +54,45 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    /// Problems that make the configuration unusable, as readable sentences.
+    /// Problems that make the configuration unusable, as one sentence naming the option, the
+    /// value and the allowed range (spec/limits.md, "Option ranges"). The ranges keep every later conversion safe:
+    /// seconds become timevals and integers grow by small constants (a 9e18-byte message limit
+    /// plus a frame header overflowed; 1e19 seconds trapped converting to Int).
     public func validate() throws(ServerError) {
-        guard (0...65535).contains(port) else { throw .invalidConfiguration("port \(port) is not 0-65535") }
-        guard longPollTimeout > 0 else { throw .invalidConfiguration("the long-poll timeout must be positive") }
-        guard idleTimeout > 0 else { throw .invalidConfiguration("the idle timeout must be positive") }
-        guard defaultBufferSize >= 0 else { throw .invalidConfiguration("the buffer size cannot be negative") }
+        typealias Ranges = ServerConfiguration
+        try HardeningConfiguration.check("--port", port, 0...65535)
+        try HardeningConfiguration.check("--redis-timeout", redisTimeout, Ranges.secondsRange)
+        try HardeningConfiguration.check("--long-poll-timeout", longPollTimeout, Ranges.secondsRange)
+        try HardeningConfiguration.check("--buffer-size", defaultBufferSize, Ranges.bufferSizeRange)
+        try HardeningConfiguration.check("--max-buffer-size", maxBufferSize, Ranges.bufferSizeRange)
         guard maxBufferSize >= defaultBufferSize else {
-            throw .invalidConfiguration("the maximum buffer size (\(maxBufferSize)) is below the default (\(defaultBufferSize))")
+            throw .invalidConfiguration("--max-buffer-size \(maxBufferSize) is out of range (--buffer-size \(defaultBufferSize) to \(Ranges.bufferSizeRange.upperBound))")
         }
-        guard webSocketPingInterval > 0 else { throw .invalidConfiguration("the WebSocket ping interval must be positive") }
-        guard webSocketMaxBufferedBytes >= 64 * 1024, webSocketMaxMessageBytes >= 1024 else {
-            throw .invalidConfiguration("WebSocket buffer limits are too small")
-        }
-        guard maxBodyBytes > 0, maxHeaderBytes >= 1024 else { throw .invalidConfiguration("request size limits are too small") }
-        guard sseHeartbeatInterval > 0 else { throw .invalidConfiguration("the SSE heartbeat interval must be positive") }
-        guard sseRetryMilliseconds >= 0 else { throw .invalidConfiguration("the SSE retry delay cannot be negative") }
-        guard redisTimeout > 0 else { throw .invalidConfiguration("the Redis timeout must be positive") }
+        try HardeningConfiguration.check("--max-message-size", maxBodyBytes, Ranges.maxBodyRange)
+        try HardeningConfiguration.check("--max-header-size", maxHeaderBytes, Ranges.maxHeaderRange)
+        try HardeningConfiguration.check("--idle-timeout", idleTimeout, Ranges.secondsRange)
+        try HardeningConfiguration.check("--ws-ping-interval", webSocketPingInterval, Ranges.secondsRange)
+        try HardeningConfiguration.check("--ws-max-buffered", webSocketMaxBufferedBytes, Ranges.webSocketBufferedRange)
+        try HardeningConfiguration.check("--ws-max-message-size", webSocketMaxMessageBytes, Ranges.webSocketMessageRange)
+        try HardeningConfiguration.check("--sse-heartbeat", sseHeartbeatInterval, Ranges.secondsRange)
+        try HardeningConfiguration.check("--sse-retry-ms", sseRetryMilliseconds, 0...86_400_000)
+        try HardeningConfiguration.check("--metrics-interval", metricsInterval, 1...86400)
+        try hardening.validate()
         try stateFile.validate(backend: backend)
         try auth.validate()
         try redisHA.validate(backend: backend, redisTimeout: redisTimeout)
         try operations.validate()
         try logging.validate()
     }
+
+    /// Any duration in seconds: a millisecond to a day.
+    public static let secondsRange = 0.001...86400.0
+    /// Messages kept per channel (each is at most `maxBodyRange.upperBound`).
+    public static let bufferSizeRange = 0...1_000_000
+    /// A request body (message): one byte to 1 GiB.
+    public static let maxBodyRange = 1...(1 << 30)
+    public static let maxHeaderRange = 1024...(1 << 20)
+    public static let webSocketBufferedRange = (64 * 1024)...(1 << 30)
+    /// WSX-6: messages of up to 64 KiB are always accepted, and the limit is at most 16 MiB.
+    public static let webSocketMessageRange = (64 * 1024)...(16 << 20)
 }

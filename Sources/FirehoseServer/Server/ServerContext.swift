@@ -24,6 +24,12 @@ final class ServerContext {
     let webSocketPingQueue: DeadlineQueue
     /// WebSockets and event streams whose token expires, ended at its expiry (spec/auth.md).
     let credentialExpiry: ExpiryQueue
+    /// HTTP requests in progress: line, headers and body must all arrive before `requestTimeout`.
+    let requestQueue: DeadlineQueue
+    /// Connections closing once their output is sent: dropped if that takes `closeFlushTimeout`.
+    let closeFlushQueue: DeadlineQueue
+    /// Rate limits for the log lines clients or failures can trigger at will.
+    let logLimiter = LogLimiter()
     private(set) var openConnections = 0
     /// Every open client socket, for the drain (see `ConnectionRegistry`).
     let connections = ConnectionRegistry()
@@ -39,12 +45,29 @@ final class ServerContext {
         self.backend = backend
         self.policy = policy
         accessLog = configuration.logging.accessLog ? AccessLog(logger: logger, configuration: configuration.logging) : nil
-        metrics = MetricsRecorder(interval: configuration.metricsInterval)
+        metrics = MetricsRecorder(interval: configuration.metricsInterval, reportedChannels: configuration.hardening.metricsChannels)
         idleQueue = DeadlineQueue(loop: loop, duration: configuration.idleTimeout)
         longPollQueue = DeadlineQueue(loop: loop, duration: configuration.longPollTimeout)
         lingerQueue = DeadlineQueue(loop: loop, duration: 2)
         webSocketPingQueue = DeadlineQueue(loop: loop, duration: configuration.webSocketPingInterval)
         credentialExpiry = ExpiryQueue(loop: loop)
+        // Never later than the idle timeout, so a stalled request is dropped no later than FR-7 says.
+        requestQueue = DeadlineQueue(loop: loop, duration: min(configuration.hardening.requestTimeout, configuration.idleTimeout))
+        closeFlushQueue = DeadlineQueue(loop: loop, duration: configuration.hardening.closeFlushTimeout)
+    }
+
+    /// Logs at `level` unless lines of `kind` are over their rate (see `LogLimiter`).
+    func logLimited(_ level: Logger.Level, _ kind: String, _ message: @autoclosure () -> String) {
+        guard logger.isEnabled(level) else { return }
+        let logger = self.logger
+        logLimiter.log(kind, now: EventLoop.now(), emit: { line in
+            switch level {
+            case .debug: logger.debug(line)
+            case .info: logger.info(line)
+            case .warn: logger.warn(line)
+            default: logger.error(line)
+            }
+        }, message)
     }
 
     func connectionOpened() { openConnections += 1 }

@@ -17,9 +17,13 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     /// How often expired channels are swept; lookups also check expiry, so this only bounds memory.
     private let sweepInterval: Double = 1
 
-    init(loop: EventLoop, logger: Logger) {
+    /// Bytes held by every channel's buffer, against `--max-memory` (spec LIM-6).
+    let budget: MemoryBudget
+
+    init(loop: EventLoop, logger: Logger, maxMemory: Int = .max) {
         self.loop = loop
         self.logger = logger
+        budget = MemoryBudget(limit: maxMemory)
         sweepTimer = LoopTimer(loop: loop) { [unowned self] in self.sweep() }
     }
 
@@ -33,7 +37,16 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
             completion(.unavailable(reason: "The channel's sequence is at its maximum; nothing was published."))
             return
         }
-        let message = channel.append(body: body, bufferSize: options.bufferSize)
+        let message = Message(channel: name, sequence: channel.sequence + 1, body: body)
+        let delta = channel.costOfAppending(message, bufferSize: options.bufferSize)
+        guard budget.admits(delta) else {
+            // Refused, not evicted: what subscribers may still need to catch up on is kept, and
+            // the publisher hears at once that it must retry (spec LIM-6).
+            completion(.unavailable(reason: "Memory limit reached: channel buffers hold \(budget.used) of \(budget.limit) bytes"))
+            releaseIfDisposable(channel)
+            return
+        }
+        channel.append(message, bufferSize: options.bufferSize)
         if options.persist {
             channel.expiresAt = nil
             expiries.remove(channel)
@@ -76,6 +89,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
             return channel
         }
         let channel = LocalChannel(name: name, owner: self)
+        channel.budget = budget
         channels[name] = channel
         return channel
     }
@@ -133,6 +147,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
             let left = saved.millisecondsLeft.map { Double($0) / 1000 - downFor }
             if let left, left <= 0 { continue }  // expired while the server was down
             let channel = LocalChannel(name: saved.name, owner: self)
+            channel.budget = budget  // charged, but loaded even past --max-memory (publishes then wait)
             channel.restore(sequence: saved.sequence, bodies: saved.bodies)
             channels[saved.name] = channel
             if let left {

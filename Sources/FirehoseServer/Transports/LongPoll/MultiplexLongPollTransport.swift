@@ -9,12 +9,13 @@ struct MultiplexLongPollTransport {
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
         let cors = HTTPReplies.cors(request, context.configuration.auth)
         let subscriptions: [MultiplexSubscription]
+        let limit = context.configuration.hardening.maxChannelsPerConnection
         do throws(MultiplexSubscription.Failure) {
             switch request.method {
             case "GET":
-                subscriptions = try MultiplexSubscription.parseQuery(QueryString.value(of: "subscribe", in: request.query) ?? [])
+                subscriptions = try MultiplexSubscription.parseQuery(QueryString.value(of: "subscribe", in: request.query) ?? [], limit: limit)
             case "POST":
-                subscriptions = try MultiplexSubscription.parseBody(request.body)
+                subscriptions = try MultiplexSubscription.parseBody(request.body, limit: limit)
             default:
                 HTTPReplies.methodNotAllowed(request, on: connection, context: context)
                 return
@@ -25,6 +26,7 @@ struct MultiplexLongPollTransport {
             case .nothingToSubscribe: body = HTTPReplies.subscriptionFailed(HTTPReplies.nothingToSubscribeReason)
             case .negativeSequence: body = HTTPReplies.negativeSequenceBody
             case let .invalid(reason): body = HTTPReplies.subscriptionFailed(reason)
+            case let .tooMany(limit): body = HTTPReplies.subscriptionFailed(HTTPReplies.tooManyChannelsReason(limit))
             }
             context.logger.debug("multiplexed \(request.method) refused: \(String(decoding: body, as: UTF8.self))")
             connection.respond(.badRequest, headers: cors, body: body)

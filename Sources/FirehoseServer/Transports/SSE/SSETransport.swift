@@ -26,10 +26,14 @@ struct SSETransport: SubscriptionTransport {
         if multiplexed {
             let list: [MultiplexSubscription]
             do throws(MultiplexSubscription.Failure) {
-                list = try MultiplexSubscription.parseQuery(QueryString.value(of: "subscribe", in: request.query) ?? [])
+                list = try MultiplexSubscription.parseQuery(QueryString.value(of: "subscribe", in: request.query) ?? [],
+                                                            limit: context.configuration.hardening.maxChannelsPerConnection)
             } catch {
-                let reason = error == .negativeSequence ? "The last_message_sequence parameter may not be less than zero"
-                    : HTTPReplies.nothingToSubscribeReason
+                let reason = switch error {
+                case .negativeSequence: "The last_message_sequence parameter may not be less than zero"
+                case let .tooMany(limit): HTTPReplies.tooManyChannelsReason(limit)
+                default: HTTPReplies.nothingToSubscribeReason
+                }
                 connection.respond(.badRequest, headers: cors, body: HTTPReplies.subscriptionFailed(reason))
                 return
             }

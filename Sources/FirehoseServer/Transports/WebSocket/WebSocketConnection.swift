@@ -39,7 +39,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
 
     init(context: ServerContext, bev: BufferEvent) {
         self.context = context
-        super.init(bev: bev, lingerQueue: context.lingerQueue)
+        super.init(bev: bev, lingerQueue: context.lingerQueue, flushQueue: context.closeFlushQueue)
     }
 
     /// Sends the 101, starts reading frames (including any the client sent right behind its
@@ -88,10 +88,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
             // A client that does not read is cut off rather than buffered for: it reconnects and
             // resumes by sequence from the channel's buffer. (What was queued before this message
             // counts, so one message larger than the budget still goes out to a reading client.)
-            context.logger.warn("\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
-            context.record(.errors)
-            context.operations.slowConsumersDisconnected += 1
-            close()
+            cutOff(queued: queued)
             return false
         }
         sentBytes += payload.count
@@ -101,6 +98,12 @@ final class WebSocketConnection: SocketConnection, Expiring {
             WebSocketFraming.writeText(payload, to: bev)
         }
         return true
+    }
+
+    private func cutOff(queued: Int) {
+        context.logLimited(.warn, "WebSocket client not reading", "\(peerDescription): WebSocket client is not reading (\(queued) bytes queued); disconnecting")
+        context.record(.errors)
+        close()
     }
 
     // MARK: reading
@@ -113,6 +116,9 @@ final class WebSocketConnection: SocketConnection, Expiring {
         pingOutstanding = false
         context.webSocketPingQueue.schedule(self)
         let input = bev.input
+        // Bytes handed to wslay in this call: its answers (pongs) are queued inside wslay until
+        // `flush`, at most as large as the frames that asked for them.
+        var handedToWslay = 0
         while isOpen, !closeWhenFlushed {
             var bytes: (UInt64, UInt64) = (0, 0)  // 16 bytes: room for the longest frame header
             let available = withUnsafeMutableBytes(of: &bytes) { evbuffer_copyout(input.raw, $0.baseAddress, 14) }
@@ -120,14 +126,28 @@ final class WebSocketConnection: SocketConnection, Expiring {
             // The message's size so far with this frame; kept only once the frame is handed over,
             // since an incomplete frame's header is read again on the next read.
             let messageBytes = header.opcode == 0 ? incomingMessageBytes &+ header.payloadLength : header.payloadLength
+            if header.isControl, header.payloadLength > 125 || !header.fin {
+                // RFC 6455 §5.5: refused at the header, not after waiting for a payload that may
+                // never come (spec WSX-5).
+                context.logLimited(.info, "WebSocket protocol error", "\(peerDescription): WebSocket control frame of \(header.payloadLength) bytes\(header.fin ? "" : " without FIN"); closing with 1002")
+                closeWith(WebSocketFraming.protocolErrorClose)
+                return
+            }
             if !header.isControl {
                 if messageBytes > UInt64(context.configuration.webSocketMaxMessageBytes) {
-                    context.logger.info("\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
+                    context.logLimited(.info, "WebSocket message too big", "\(peerDescription): WebSocket message over \(context.configuration.webSocketMaxMessageBytes) bytes; closing with 1009")
                     closeWith(WebSocketFraming.tooBigClose)
                     return
                 }
             }
             guard UInt64(input.count) >= header.totalLength else { break }
+            if queuedBytes + handedToWslay > context.configuration.webSocketMaxBufferedBytes {
+                // Pings from a client that does not read its pongs: every byte queued for it
+                // counts against the same budget as its messages (spec LIM-4).
+                cutOff(queued: queuedBytes + handedToWslay)
+                return
+            }
+            handedToWslay += Int(header.totalLength)
             guard let wslay = wslayContext() else { return }
             if !header.isControl {
                 incomingMessageBytes = messageBytes
@@ -145,7 +165,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
             if status != 0 {
                 // A malformed frame (wslay stops reading and queues a close without a status code):
                 // answer with our own close frame, 1002. wslay is not used again.
-                context.logger.info("\(peerDescription): WebSocket protocol error; closing with 1002")
+                context.logLimited(.info, "WebSocket protocol error", "\(peerDescription): WebSocket protocol error; closing with 1002")
                 closeWith(WebSocketFraming.protocolErrorClose)
                 return
             }
@@ -215,7 +235,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
         guard binary || opcode == UInt8(WSLAY_TEXT_FRAME.rawValue) else { return }
         let bytes = Array(payload)
         if !binary, !UTF8Validation.isValid(bytes) {
-            context.logger.info("\(peerDescription): text frame is not UTF-8; closing with 1007")
+            context.logLimited(.info, "WebSocket invalid UTF-8", "\(peerDescription): text frame is not UTF-8; closing with 1007")
             wslay_event_queue_close(wslay, UInt16(WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA.rawValue), nil, 0)
             return
         }
@@ -228,7 +248,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
     override func deadlinePassed() {
         guard let bev, !closeWhenFlushed else { return }
         if pingOutstanding {
-            context.logger.info("\(peerDescription): WebSocket peer did not answer a ping; closing")
+            context.logLimited(.info, "WebSocket ping unanswered", "\(peerDescription): WebSocket peer did not answer a ping; closing")
             close()
             return
         }

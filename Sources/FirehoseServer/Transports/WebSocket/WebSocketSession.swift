@@ -119,11 +119,18 @@ final class WebSocketSession: ChannelSubscriber {
     }
 
     private func subscribe(_ list: [MultiplexSubscription], counter: MetricsRecorder.Counter) {
+        let limit = context.configuration.hardening.maxChannelsPerConnection
         for entry in list {
             guard isActive else { return }
             guard multiplexSubscriptions[entry.channel] == nil else {
                 context.record(.duplicateMultiplexSubscription, channel: entry.channel)
                 continue
+            }
+            guard multiplexSubscriptions.count < limit else {
+                // One frame for the rest of the command, not one per refused channel (spec LIM-2).
+                context.record(.errors)
+                _ = socket?.sendText(SharedBytes(WebSocketSession.tooManyChannels(limit: limit, channel: entry.channel)))
+                return
             }
             context.record(.subscribed, channel: entry.channel)
             context.record(counter, channel: entry.channel)
@@ -134,6 +141,19 @@ final class WebSocketSession: ChannelSubscriber {
     }
 
     private static let pong = SharedBytes(WebSocketProtocol.pongPayload)
+
+    /// `{"error":"too_many_channels","channel":"/x","limit":1000}`: the frame that answers a
+    /// `multiplex_subscribe` that would take the socket past its limit; `channel` is the first
+    /// channel not subscribed (it and the rest of that command are skipped).
+    static func tooManyChannels(limit: Int, channel: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64 + channel.utf8.count)
+        writer.raw("{\"error\":\"too_many_channels\",\"channel\":")
+        writer.string(channel)
+        writer.raw(",\"limit\":")
+        writer.integer(limit)
+        writer.raw("}")
+        return writer.bytes
+    }
 
     /// `{"error":"forbidden","channel":"/a"}` (or `unauthorized`, `unavailable`): the frame that
     /// answers a refused subscription on an open socket.

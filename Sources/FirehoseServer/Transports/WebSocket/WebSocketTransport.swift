@@ -11,7 +11,7 @@ struct WebSocketTransport {
         // The HTTP parser stops at an upgrade, so whatever happens this is the last HTTP response.
         connection.closeAfterResponse()
         if ReservedPaths.isMetrics(request.path) {
-            connection.respond(.ok, body: context.metrics.encoded(now: EventLoop.unixTime()))
+            connection.respond(.ok, shared: context.metrics.shared(now: EventLoop.unixTime()))
             return
         }
         // A browser's WebSocket is not bound by CORS: the Origin check is the server's to make.
@@ -21,7 +21,7 @@ struct WebSocketTransport {
             return
         }
         guard let key = request.value(.secWebSocketKey), !key.isEmpty else {
-            context.logger.info("\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
+            context.logLimited(.info, "WebSocket upgrade without key", "\(connection.peerDescription): WebSocket upgrade without Sec-WebSocket-Key; 400")
             connection.respond(.badRequest, body: WebSocketTransport.invalidRequest)
             return
         }
@@ -32,7 +32,17 @@ struct WebSocketTransport {
         let multiplexed = ReservedPaths.isMultiplex(request.path)
         var subscriptions: [MultiplexSubscription] = []
         if multiplexed, let list = QueryString.value(of: "subscribe", in: request.query) {
-            subscriptions = (try? MultiplexSubscription.parseQuery(list)) ?? []
+            do throws(MultiplexSubscription.Failure) {
+                subscriptions = try MultiplexSubscription.parseQuery(list, limit: context.configuration.hardening.maxChannelsPerConnection)
+            } catch {
+                if case let .tooMany(limit) = error {
+                    // Refused before the 101, as a multiplexed long-poll would be (spec LIM-1).
+                    connection.respond(.badRequest, headers: HTTPReplies.cors(request, context.configuration.auth),
+                                       body: HTTPReplies.subscriptionFailed(HTTPReplies.tooManyChannelsReason(limit)))
+                    return
+                }
+                subscriptions = []  // as before: an empty or unusable list subscribes to nothing yet
+            }
         }
         let context = self.context
         let judged = multiplexed ? subscriptions.map(\.channel) : [channel]
