@@ -61,6 +61,13 @@ public final class FirehoseServer {
 
     deinit {
         for event in signalEvents { event_free(event) }
+        // Everything holding a libevent event must go while the loop's event_base is alive: the
+        // properties are destroyed after this body, and the loop may be freed first (a timer
+        // freed after its base hung the process at exit, in event_free's lock).
+        drainTimer = nil
+        drainCheck = nil
+        listener = nil
+        adminListener = nil
     }
 
     public var logger: Logger { context.logger }
