@@ -185,9 +185,15 @@ class Stream:
                                      + (f", inside a chunk: {self.conn.buf[:200]!r}" if self.truncated else ""))
 
     def event(self, timeout: Optional[float] = None) -> bytes:
-        """The next block that is not a heartbeat."""
+        """The next block that is not a heartbeat, within `timeout` in all (heartbeats arriving
+        meanwhile must not extend the wait: that turned a missing event into a hang)."""
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         while True:
-            found = self.block(timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no event within {timeout:.2f}s (only heartbeats); pending: {self.data[:600]!r}")
+            found = self.block(remaining)
             if found != PING:
                 return found
             self.pings += 1

@@ -252,7 +252,10 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             }
         }
         channel.deliverBuffered()  // anything pub/sub brought past the read
-        if !followUp.isEmpty {
+        // Pub/sub announced a sequence this read did not see: it was answered before that publish.
+        let stale = (read?.newestPublished ?? 0) > 0 && read?.newestPublished != sequence && channel.hasSubscribers
+        if !followUp.isEmpty || stale {
+            if stale { synced.remove(name) }
             let next = ChannelRead()
             reads[name] = next
             for pending in followUp { next.add(pending) }
@@ -280,7 +283,15 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
     }
 
     private func published(_ name: String, sequence: Int, body: [UInt8]) {
-        guard let channel = channels[name], synced.contains(name) else { return }  // nobody here, or a read will tell
+        guard let channel = channels[name], synced.contains(name) else {
+            // Nobody here, or a read will tell. But a read in flight may have been answered before
+            // this publish (its reply can still arrive after this message, on the other
+            // connection): remember the newest sequence heard, so the read is repeated if its
+            // answer is older. Without this, the message was lost on this node until the next
+            // publish showed a gap (compat test_sse_13_mux_with_origin on Redis, hung by it).
+            if let read = reads[name] { read.newestPublished = max(read.newestPublished, sequence) }
+            return
+        }
         guard UTF8Validation.isValid(body) else {
             logger.warn("message \(sequence) on \(name) is not UTF-8 (published by another node?); not delivered")
             return
@@ -314,6 +325,8 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
 /// pollers re-polling every `LONGPOLL_TIMEOUT` would otherwise pile up here until it returns.
 private final class ChannelRead {
     var inFlight = false
+    /// The newest sequence pub/sub announced while this read was on its way (0: none).
+    var newestPublished = 0
     /// The last sequences the read in flight was asked to serve; `nil`: the whole list.
     var requested: Set<Int>? = []
     private(set) var waiting: [PendingSubscription] = []
