@@ -28,11 +28,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 args=(--host 127.0.0.1 --port 0 --long-poll-timeout "$COMPAT_LONGPOLL_TIMEOUT" --idle-timeout "$COMPAT_IDLE_TIMEOUT"
-      --sse-heartbeat "$COMPAT_SSE_HEARTBEAT" --log-level "${LOG_LEVEL:-info}"
-      # The suite makes a new channel per test, over a thousand in some 10 s buckets (the limit
-      # tests subscribe to 1,000 at once): list them all, so MTH-5 finds its own channel. The
-      # --metrics-channels bound itself is checked by HardeningSlowTests.
-      --metrics-channels 10000)
+      --sse-heartbeat "$COMPAT_SSE_HEARTBEAT" --log-level "${LOG_LEVEL:-info}")
 if [ "$backend" = redis ]; then
   redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \

@@ -1,5 +1,9 @@
 """LIM: what a client gets at each of the server's limits (spec/limits.md, LIM-n).
 
+Named to run after every other file: LIM-1 and LIM-5 touch over a thousand channels within one
+10 s metrics bucket, and a test that reads its own channel's counters from that bucket (MTH-5)
+could then find its channel cut from the busiest-channels listing.
+
 Every test here carries @pytest.mark.extension: the reference has none of these limits. They run
 against the server's default limits (1000 channels per multiplexed request, 1 MiB WebSocket
 budget, a request deadline no later than the idle timeout), except
