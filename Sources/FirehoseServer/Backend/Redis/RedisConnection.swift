@@ -220,18 +220,7 @@ final class RedisConnection {
         endpoint.host = host
         endpoint.port = port
         if moved { logger.info("Redis \(role) connection now goes to \(endpoint)") }
-        if let context {
-            let wasConnected = isConnected
-            redisAsyncFree(context)
-            if self.context != nil {
-                // Not connected yet: no disconnect callback came.
-                self.context = nil
-                isConnected = false
-                sentAt.removeAll()
-                sentHead = 0
-                if wasConnected { onLost?() }
-            }
-        }
+        freeContext()
         reconnectTimer.cancel()
         backoff = 0.1
         refused = false
@@ -338,9 +327,25 @@ final class RedisConnection {
         backoff = min(backoff * 2, refused ? 30 : 2)
     }
 
+    /// Frees the hiredis context (pending callbacks then run with no reply). A context that never
+    /// connected gets no disconnect callback, so its state is reset here; returns true then.
+    @discardableResult
+    private func freeContext() -> Bool {
+        guard let context else { return false }
+        let wasConnected = isConnected
+        redisAsyncFree(context)
+        guard self.context != nil else { return false }
+        self.context = nil
+        isConnected = false
+        sentAt.removeAll()
+        sentHead = 0
+        if wasConnected { onLost?() }
+        return true
+    }
+
     /// Drops a connection on which Redis stopped answering (or that never finished connecting).
     private func checkTimeouts() {
-        guard let context else { return }
+        guard context != nil else { return }
         let now = EventLoop.now()
         let stuck: Bool
         if isConnected {
@@ -351,15 +356,7 @@ final class RedisConnection {
         if stuck {
             logger.warn("Redis \(role) connection to \(endpoint) did not answer within \(timeout) s; reconnecting")
             outageLogged = true
-            let wasConnected = isConnected
-            redisAsyncFree(context)
-            if self.context != nil {
-                // A context that never connected gets no disconnect callback.
-                self.context = nil
-                isConnected = false
-                sentAt.removeAll()
-                sentHead = 0
-                if wasConnected { onLost?() }
+            if freeContext() {
                 lastFailure = "Redis did not answer within \(timeout) s"
                 onFailure?()
                 scheduleReconnect()
