@@ -85,8 +85,13 @@ final class StaleWindowTests: XCTestCase {
             XCTAssertEqual(try ws.receive().text, #"{"message":"new3","last_sequence":3}"#, "WebSocket catch-up")
         }
         XCTAssertEqual(try third.publish("/gen", "new4").status, 202)
+        // The subscribers that were level at 3 saw only old1..old3: they are given the store's
+        // whole new history (nothing in common with what they saw), then go on with it.
         for ws in sockets {
-            XCTAssertEqual(try ws.receive().text, #"{"message":"new4","last_sequence":4}"#, "the level subscriber goes on with the store")
+            for sequence in 1...4 {
+                XCTAssertEqual(try ws.receive().text, #"{"message":"new\#(sequence)","last_sequence":\#(sequence)}"#,
+                               "the level subscriber is given the new history")
+            }
         }
     }
 }

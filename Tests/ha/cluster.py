@@ -45,17 +45,31 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, interva
 
 def redis_command(port: int, *args, timeout: float = 1.0):
     """One command on a fresh connection; the reply, or None when Redis is unreachable."""
+    replies = redis_pipeline(port, list(args), timeout=timeout)
+    return replies[0] if replies else None
+
+
+def redis_pipeline(port: int, *commands: list, timeout: float = 1.0):
+    """Commands sent together on one fresh connection; their replies, or None when Redis is unreachable."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            parts = [b"*%d\r\n" % len(args)]
-            for arg in args:
-                data = arg if isinstance(arg, bytes) else str(arg).encode()
-                parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+            parts = []
+            for args in commands:
+                parts.append(b"*%d\r\n" % len(args))
+                for arg in args:
+                    data = arg if isinstance(arg, bytes) else str(arg).encode()
+                    parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
             s.sendall(b"".join(parts))
             reader = s.makefile("rb")
-            return _read_reply(reader)
+            return [_read_reply(reader) for _ in commands]
     except OSError:
         return None
+
+
+def replica_confirms(master: int) -> bool:
+    """Whether `WAIT 1` on the master confirms a write (what `--redis-min-replicas 1` needs)."""
+    replies = redis_pipeline(master, ["SET", "firehose-test:wait", "1"], ["WAIT", "1", "100"])
+    return bool(replies) and isinstance(replies[1], int) and replies[1] >= 1
 
 
 def _read_reply(reader):
@@ -111,6 +125,10 @@ class Cluster:
         if replica_of:
             wait_for(lambda: b"master_link_status:up" in (redis_command(port, "INFO", "replication") or b""), 10,
                      f"redis on {port} to sync from {replica_of}")
+            # A replica just synced can be up, and even listed online by its master, yet not
+            # acknowledge WAIT for a further half second or so (measured: the node's first publishes
+            # after a resync got 503 "0 of the 1 replicas"): wait until WAIT counts it.
+            wait_for(lambda: replica_confirms(replica_of), 10, f"redis on {replica_of} to count the replica on {port} in WAIT")
 
     def kill_redis(self, port: int) -> None:
         process = self.redis.pop(port)

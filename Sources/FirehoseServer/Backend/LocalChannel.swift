@@ -62,6 +62,14 @@ final class LocalChannel {
         for subscriber in subscribers { subscriber.channelDropped() }
     }
 
+    /// Set when the store was found to have forked from this window (a failover lost the newest
+    /// messages, or a flush or restart replaced them): the last sequence both still agree on, and
+    /// the newest sequence this window had held. A client coming back with a sequence in
+    /// `fork+1...through` that the channel has not reached again saw only the lost messages: it
+    /// resumes from `fork`. Forgotten once the channel passes `through` (from then on a sequence
+    /// cannot tell an old position from a new one).
+    private(set) var lostTail: (fork: Int, through: Int)?
+
     /// Bytes of message bodies in the window (for the admin channel info and gauges; the memory
     /// budget's `bufferedBytes` also charges encodings and overhead).
     var bufferedBodyBytes: Int {
@@ -76,6 +84,7 @@ final class LocalChannel {
     /// subscribers stay and will get the next message, whatever its number (it restarts at 1).
     func clearData() {
         sequence = 0
+        lostTail = nil
         buffer.removeAll()
         recharge(0)
         expiresAt = nil
@@ -102,6 +111,7 @@ final class LocalChannel {
         sequence = message.sequence
         buffer.append(message, limit: bufferSize)
         if budget != nil { recharge(bufferedBytes &+ delta) }
+        if lostTail != nil { forgetLostTailIfPassed() }
     }
 
     /// The change in `bufferedBytes` that appending `message` would make: its cost (when it is
@@ -130,6 +140,42 @@ final class LocalChannel {
         if budget != nil { recharge((0..<buffer.count).reduce(0) { $0 &+ MemoryBudget.cost(of: buffer[$1]) }) }
     }
 
+    /// Where the store's history leaves this window's, or nil when it continues it. Compares the
+    /// bodies at every sequence both hold: the first that differs is where they forked (0 when
+    /// they differ from the first one compared: nothing in common is known). With nothing to
+    /// compare, a store behind the window counts as a reset (0), one level or ahead as continuing.
+    /// A store that agrees on everything it holds but ends before the window lost its tail.
+    /// Bodies are all a store keeps, so two histories with equal bodies at equal sequences look
+    /// the same: that is the one case this cannot tell.
+    func forkPoint(with snapshot: ChannelSnapshot) -> Int? {
+        guard sequence > 0, !buffer.isEmpty else { return snapshot.sequence < sequence ? 0 : nil }
+        let held = snapshot.newestFirst.count
+        // No step here can overflow, whatever sequence the store reports.
+        let storeOldest = snapshot.sequence > held ? snapshot.sequence - held + 1 : 1
+        let low = max(sequence - buffer.count + 1, storeOldest)
+        let high = min(sequence, snapshot.sequence)
+        guard low <= high else { return snapshot.sequence < sequence ? 0 : nil }
+        for wanted in low...high where buffered(wanted)!.body != snapshot.newestFirst[snapshot.sequence - wanted] {
+            return wanted == low ? 0 : wanted - 1
+        }
+        return snapshot.sequence < sequence ? high : nil
+    }
+
+    /// The store forked from this window after `fork` (see `forkPoint`): every local subscriber
+    /// that was given more than `fork` goes back to it, so it is given the store's messages after
+    /// it (those that replaced what it saw), and a client coming back later from the lost
+    /// sequences resumes from `fork` too (`lostTail`).
+    func rewind(to fork: Int) {
+        guard fork < sequence else { return }
+        // With nothing in common (0), a client ahead is served by the reset rule (`ReplayWindow`).
+        lostTail = fork > 0 ? (fork, max(sequence, lostTail?.through ?? 0)) : nil
+        var node = head
+        while let current = node {
+            current.after = min(current.after, fork)
+            node = current.next
+        }
+    }
+
     /// Replaces the window with what the store holds. Messages the window already has are kept
     /// (with their encodings) only when the store holds the same body at that sequence: after a
     /// flush or restart the store can come back at the same sequences with different messages.
@@ -144,6 +190,11 @@ final class LocalChannel {
         recharge(0)
         for message in messages.reversed() { append(message, bufferSize: bufferSize) }
         sequence = snapshot.sequence
+        forgetLostTailIfPassed()
+    }
+
+    private func forgetLostTailIfPassed() {
+        if let lostTail, sequence >= lostTail.through { self.lostTail = nil }
     }
 
     /// The buffered message with this sequence, if the window still holds it.
@@ -168,9 +219,14 @@ final class LocalChannel {
     /// (`ReplayWindow`), judged against the snapshot when there is one: the store is the truth, a
     /// node's window may lag. The one exception is a window that pub/sub has already moved past
     /// the snapshot (it only ever does so with the very next sequences, so it is the same
-    /// generation): a client within it is level or behind there, not ahead.
+    /// generation): a client within it is level or behind there, not ahead. And a client ahead
+    /// only by messages the store lost (`lostTail`) resumes from where the histories forked.
     func subscribe(lastSequence: Int, subscriber: ChannelSubscriber, from snapshot: ChannelSnapshot? = nil) -> ChannelSubscription? {
         let sourceSequence = snapshot?.sequence ?? sequence
+        var lastSequence = lastSequence
+        if let lostTail, lastSequence > max(sourceSequence, sequence), lastSequence > lostTail.fork, lastSequence <= lostTail.through {
+            lastSequence = lostTail.fork  // it saw only messages the store lost: it resumes where they forked
+        }
         if snapshot != nil, lastSequence > sourceSequence, lastSequence <= sequence {
             return register(subscriber, after: lastSequence)  // the caller's deliverBuffered gives the rest
         }
@@ -250,6 +306,11 @@ final class LocalChannel {
 struct ChannelSnapshot {
     let sequence: Int
     let newestFirst: [[UInt8]]
+
+    /// The oldest sequence the snapshot holds a body for (`sequence + 1` when it holds none).
+    var oldestHeld: Int {
+        newestFirst.isEmpty ? sequence &+ 1 : sequence &- (newestFirst.count - 1)
+    }
 
     /// The message with sequence `wanted`, which the snapshot must hold.
     func message(at wanted: Int, channel: String) -> Message {

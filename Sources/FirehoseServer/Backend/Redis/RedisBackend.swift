@@ -202,7 +202,7 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         var lasts = Set<Int>()
         for pending in read.waiting where !pending.cancelled { lasts.insert(pending.lastSequence) }
         if let channel = channels[name], channel.hasSubscribers { lasts.insert(channel.sequence) }
-        if lasts.count > 256 {
+        if read.wholeList || lasts.count > 256 {
             read.requested = nil
             return [Array("all".utf8)]
         }
@@ -228,10 +228,24 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         let snapshot = ChannelSnapshot(sequence: sequence, newestFirst: bodies)
         // The store is the truth unless pub/sub has already brought something newer.
         if !synced.contains(name) || sequence >= channel.sequence {
-            if sequence < channel.sequence {
-                // The store went back (the keys expired, or Redis restarted without its data):
-                // waiting subscribers get what comes next, whatever its number, as on a restart.
-                channel.clearData()
+            // The store may have forked from this window: its keys expired, Redis restarted empty
+            // or was flushed (nothing in common: fork 0), or a failover to a replica lost the
+            // newest messages (it agrees up to some sequence, then ends or differs). Waiting
+            // subscribers go back to the fork and get what the store holds after it: never a
+            // message twice (a reset to the oldest would resend all of them after a failover) and
+            // never a wait for a sequence the channel reaches only later.
+            if let fork = channel.forkPoint(with: snapshot) {
+                channel.rewind(to: fork)
+                if fork &+ 1 < snapshot.oldestHeld, let read, read.requested != nil {
+                    // The rewound subscribers need messages this read did not bring: read the
+                    // whole list before delivering anything (rare: only after a fork).
+                    let whole = ChannelRead()
+                    whole.wholeList = true
+                    for pending in read.waiting where !pending.cancelled { whole.add(pending) }
+                    reads[name] = whole
+                    startRead(name)
+                    return
+                }
             }
             channel.adopt(snapshot, bufferSize: max(windowSize, bodies.count))
             if pubsubReady { synced.insert(name) }
@@ -303,13 +317,14 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
             channel.deliver(message)
         } else if sequence > channel.sequence {
             resync(name)  // a gap: fill it from the store before delivering anything newer
-        } else if sequence == 1 {
-            // The channel expired and started again at 1.
-            channel.clearData()
-            let message = Message(channel: name, sequence: 1, body: body)
-            channel.append(message, bufferSize: windowSize)
-            channel.deliver(message)
+        } else if channel.buffered(sequence)?.body != body {
+            // Not one this window has: the store started again under it (the keys expired, a
+            // flush) or forked (a failover). The read finds where (`LocalChannel.forkPoint`).
+            resync(name)
         }
+        // Else a late announcement of a message a read brought first (the read's reply and this
+        // one travel on different connections): already delivered. This was once taken for an
+        // expiry whenever it was sequence 1, and every subscriber got the message twice.
     }
 
     private func resync(_ name: String) {
@@ -329,6 +344,8 @@ private final class ChannelRead {
     var newestPublished = 0
     /// The last sequences the read in flight was asked to serve; `nil`: the whole list.
     var requested: Set<Int>? = []
+    /// Read the whole list whoever waits (after a fork, `readCompleted`).
+    var wholeList = false
     private(set) var waiting: [PendingSubscription] = []
 
     func add(_ pending: PendingSubscription) {

@@ -47,7 +47,9 @@ enum RedisKeys {
     /// not the list's length (one 100 KB body for a long-poll one behind on a 1,000-message list,
     /// instead of 100 MB). ARGV holds the readers' last sequences; for each, the most `ReplayWindow`
     /// could give it: 1 for the latest or an underwater reader, the missed ones for a reader behind,
-    /// the whole list for one ahead (a reset), none for one level. ARGV[1] = "all" reads the whole list.
+    /// the whole list for one ahead (a reset), and the newest one for one level (nothing to give it,
+    /// but a node compares it with its own copy: the store may have been replaced under the same
+    /// sequence, `LocalChannel.forkPoint`). ARGV[1] = "all" reads the whole list.
     /// Past 2^53 Lua's numbers lose precision, so the whole list is read there too.
     static let readScript = Array("""
         local stored = redis.call('GET', KEYS[1])
@@ -60,7 +62,7 @@ enum RedisKeys {
           for i = 1, #ARGV do
             local last = tonumber(ARGV[i]) or 0
             local need = 0
-            if last <= 0 then need = 1
+            if last <= 0 or last == sequence then need = 1
             elseif last > sequence then need = length
             elseif last < sequence then
               need = sequence - last
