@@ -103,8 +103,8 @@ bench-smoke: build
 
 ## test-redis-ha: a real Redis failover: master, one replica and three sentinels (Debian's
 ## redis-sentinel, installed if missing) on free loopback ports under two nodes that find the master
-## through the sentinels; the master is SIGKILLed mid-stream (Tests/ha). Under a minute; -s prints
-## the measured failover times and message counts.
+## through the sentinels; the master is SIGKILLed mid-stream (Tests/ha). About 70 s; -s prints
+## the measured failover times and message counts. CI (.ci/run) runs it.
 test-redis-ha: deps build
 	@dpkg -s redis-sentinel >/dev/null 2>&1 || { \
 	  echo "installing: redis-sentinel"; \
