@@ -34,7 +34,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
     var expiryIndex = -1
     /// The upgrade request, for the access log line written when the session ends (nil when off).
     var accessEntry: AccessLog.Entry?
-    /// Payload bytes of the messages sent (for the access log).
+    /// Bytes of the text frames sent (for the access log): payloads, and the headers of message frames.
     private var sentBytes = 0
 
     init(context: ServerContext, bev: BufferEvent) {
@@ -82,7 +82,30 @@ final class WebSocketConnection: SocketConnection, Expiring {
     /// Sends one text frame around `payload`. Returns false when the connection is closing or the
     /// client was just cut off for not reading.
     func sendText(_ payload: SharedBytes) -> Bool {
-        guard let bev, !closeWhenFlushed, !closeRequested else { return false }
+        guard mayQueue() else { return false }
+        sentBytes += payload.count
+        if insideWslay, let output {
+            WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
+        } else {
+            WebSocketFraming.writeText(payload, to: bev!)
+        }
+        return true
+    }
+
+    /// Sends a message's text frame (a `WebSocketFormats` encoding: the header is in its head).
+    func sendText(_ message: EncodedMessage) -> Bool {
+        guard mayQueue() else { return false }
+        sentBytes += message.count
+        if insideWslay, let output {
+            WebSocketFraming.addText(message, to: output)  // staged behind wslay's control frames
+        } else {
+            WebSocketFraming.writeText(message, to: bev!)
+        }
+        return true
+    }
+
+    private func mayQueue() -> Bool {
+        guard bev != nil, !closeWhenFlushed, !closeRequested else { return false }
         let queued = queuedBytes
         if queued > context.configuration.webSocketMaxBufferedBytes {
             // A client that does not read is cut off rather than buffered for: it reconnects and
@@ -90,12 +113,6 @@ final class WebSocketConnection: SocketConnection, Expiring {
             // counts, so one message larger than the budget still goes out to a reading client.)
             cutOff(queued: queued)
             return false
-        }
-        sentBytes += payload.count
-        if insideWslay, let output {
-            WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
-        } else {
-            WebSocketFraming.writeText(payload, to: bev)
         }
         return true
     }
