@@ -34,7 +34,7 @@ final class WebSocketConnection: SocketConnection, Expiring {
     var expiryIndex = -1
     /// The upgrade request, for the access log line written when the session ends (nil when off).
     var accessEntry: AccessLog.Entry?
-    /// Bytes of the text frames sent (for the access log): payloads, and the headers of message frames.
+    /// Payload bytes of the messages sent (for the access log).
     private var sentBytes = 0
 
     init(context: ServerContext, bev: BufferEvent) {
@@ -95,7 +95,11 @@ final class WebSocketConnection: SocketConnection, Expiring {
     /// Sends a message's text frame (a `WebSocketFormats` encoding: the header is in its head).
     func sendText(_ message: EncodedMessage) -> Bool {
         guard mayQueue() else { return false }
-        sentBytes += message.count
+        if accessEntry != nil {
+            // The payload: the encoding less the frame header at the start of its head.
+            let lengthCode = message.head[1] & 0x7F
+            sentBytes += message.count - (lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)
+        }
         if insideWslay, let output {
             WebSocketFraming.addText(message, to: output)  // staged behind wslay's control frames
         } else {
