@@ -279,6 +279,21 @@ def metrics_flood(binary):
         server.stop()
 
 
+def read_stream(s: socket.socket, enough: int, seconds=10.0) -> int:
+    """Reads what the server sends on `s` until `enough` bytes came, it closed, or `seconds` passed."""
+    s.settimeout(seconds)
+    got = 0
+    try:
+        while got < enough:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+    except OSError:
+        pass
+    return got
+
+
 def control_bodies(binary):
     server = Server(binary)
     try:
@@ -287,22 +302,24 @@ def control_bodies(binary):
         statuses = []
         for i in range(4):
             statuses.append(put(server, b"/big", body).split(b"\r\n")[0].decode()[9:12])
-        # Read every message over long-poll, multiplexed long-poll and WebSocket.
+        # Read every message over long-poll, multiplexed long-poll, WebSocket (single and
+        # multiplexed) and Server-Sent Events (single and multiplexed): every format there is.
         for seq in range(4):
             server.request(b"GET /big?last_message_sequence=%d HTTP/1.1\r\nHost: x\r\n\r\n" % seq, timeout=60)
             server.request(b"GET /channels@firehose?subscribe=/big!%d HTTP/1.1\r\nHost: x\r\n\r\n" % seq, timeout=60)
+        encoded = 4 * 30 * 1024 * 1024
         ws = websocket(server, b"/big")
         ws.sendall(masked(0x1, b'{"message_sequence":0}'))
-        ws.settimeout(10)
-        got = 0
-        try:
-            while got < 4 * 30 * 1024 * 1024:
-                chunk = ws.recv(1 << 20)
-                if not chunk:
-                    break
-                got += len(chunk)
-        except OSError:
-            pass
+        read_stream(ws, encoded)
+        mux = websocket(server, b"/channels@firehose?subscribe=/big!0")
+        read_stream(mux, encoded)
+        for target in (b"/big", b"/channels@firehose?subscribe=/big!0"):
+            sse = server.connect()
+            sse.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nLast-Event-ID: 0\r\n\r\n" % target)
+            read_stream(sse, 4 * 5 * 1024 * 1024 if target == b"/big" else encoded)
+            sse.close()
+        ws.close()
+        mux.close()
         time.sleep(0.5)
         return {"publishes": "/".join(statuses), "RSS MB": f"{before:.0f} -> {server.rss_mb():.0f}"}
     finally:

@@ -150,7 +150,7 @@ def test_lim_6_publishes_past_max_memory_get_503(server, channel):
     limit = os.environ.get("COMPAT_MAX_MEMORY")
     if not limit or os.environ.get("COMPAT_BACKEND", "memory") != "memory":
         pytest.skip("needs a memory-backend server started with --max-memory COMPAT_MAX_MEMORY")
-    body = b"\x01" * (4 << 20)  # charged 4 MiB + 24 MiB escaped + 128
+    body = b"\x01" * (4 << 20)  # charged 4 MiB + 24 MiB escaped + about 1.4 KB
     with server.connect_publisher(timeout=30) as conn:
         for _ in range(int(limit) // (28 << 20) + 2):
             resp = conn.put(channel, body)

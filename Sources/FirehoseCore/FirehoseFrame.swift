@@ -20,13 +20,37 @@ public enum FirehoseFrame {
         return writer.bytes
     }
 
-    /// The single-channel frame (long-poll body, WebSocket text frame).
-    public static let single = MessageFormat(name: "frame") { message in
-        SharedBytes(encode(channel: nil, body: message.body, sequence: message.sequence))
+    /// The frame's head and tail around the escaped body (the quotes are theirs):
+    /// `{"message":"` or `{"channel":"<escaped>","message":"`, and `","last_sequence":N}`.
+    public static func framing(channel: String?, sequence: Int) -> (head: [UInt8], tail: [UInt8]) {
+        var head: [UInt8] = []
+        if let channel {
+            var writer = JSONWriter(capacity: channel.utf8.count + 24)
+            writer.raw("{\"channel\":")
+            writer.string(channel)
+            writer.raw(",\"message\":\"")
+            head = writer.bytes
+        } else {
+            head = singleHead
+        }
+        var tail: [UInt8] = []
+        tail.reserveCapacity(40)
+        tail += tailStart
+        JSONWriter.appendDecimal(sequence, to: &tail)
+        tail.append(UInt8(ascii: "}"))
+        return (head, tail)
+    }
+
+    private static let singleHead = Array(#"{"message":""#.utf8)
+    private static let tailStart = Array(#"","last_sequence":"#.utf8)
+
+    /// The single-channel frame (long-poll body).
+    public static let single = MessageFormat(name: "frame") { message, _ in
+        framing(channel: nil, sequence: message.sequence)
     }
 
     /// The multiplexed frame, naming the channel.
-    public static let multiplexed = MessageFormat(name: "multiplexed-frame") { message in
-        SharedBytes(encode(channel: message.channel, body: message.body, sequence: message.sequence))
+    public static let multiplexed = MessageFormat(name: "multiplexed-frame") { message, _ in
+        framing(channel: message.channel, sequence: message.sequence)
     }
 }

@@ -18,7 +18,7 @@ struct HardeningOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Channels listed per bucket in /metrics@firehose: the busiest (active_channels still counts all). Range 0 to 10000. (env: METRICS_CHANNELS; default: \(defaults.metricsChannels))", valueName: "count"))
     var metricsChannels: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes all channel buffers may hold (memory backend; each message counts its body, one JSON encoding and 128 bytes); a publish past it gets 503. Range 1048576 to 1099511627776. (env: MAX_MEMORY; default: \(defaults.maxMemory))", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Bytes all channel buffers may hold (memory backend; each message counts its body, its longest rewrite (JSON-escaped or SSE data lines; 0 when it needs none) and 768 + 4 x (148 + escaped channel name) bytes); a publish past it gets 503. Range 1048576 to 1099511627776. (env: MAX_MEMORY; default: \(defaults.maxMemory))", valueName: "bytes"))
     var maxMemory: Int?
 
     func apply(to configuration: inout ServerConfiguration) throws {

@@ -12,12 +12,14 @@ final class LongPollFormatsTests: XCTestCase {
                        "HTTP/1.1 200 OK\r\nContent-Length: 50\r\nConnection: keep-alive\r\nServer: thin\r\n\r\n{\"channel\":\"/a\",\"message\":\"a-3\",\"last_sequence\":3}")
     }
 
-    /// The response reuses the frame's encoding: one message, two cached encodings.
-    func testResponseSharesTheFrameEncoding() {
-        let message = Message(channel: "/a", sequence: 1, body: Array("x".utf8))
-        _ = message.encoded(as: LongPollFormats.response)
+    /// The response and the frame share the message's escaped body: each keeps only its head and tail.
+    func testResponseSharesTheFrameBody() {
+        let message = Message(channel: "/a", sequence: 1, body: Array("\"x\"".utf8))
+        let response = message.encoded(as: LongPollFormats.response)
+        XCTAssertEqual(message.cachedEncodingCount, 1)
+        let frame = message.encoded(as: FirehoseFrame.single)
         XCTAssertEqual(message.cachedEncodingCount, 2)
-        _ = message.encoded(as: FirehoseFrame.single)
-        XCTAssertEqual(message.cachedEncodingCount, 2)
+        XCTAssertTrue(response.body === frame.body)
+        XCTAssertEqual(message.heldBytes, 3 + 5 + response.framingCount + frame.framingCount)
     }
 }

@@ -1,15 +1,26 @@
 internal import FirehoseCore
 
 /// The bytes all channel buffers of this process hold, against `--max-memory` (spec LIM-6). A
-/// buffered message is charged its body, one JSON encoding of it (what its first delivery builds:
-/// control bytes escape to six times their size, so this is not the body again) and a fixed
-/// overhead for the `Message`, its buffer slot and the encoding's header. Further encodings a
-/// message may cache (up to `MessageFormat.cacheSlots`, for messages read by several transports)
-/// are not charged. Loop thread only.
+/// buffered message is charged the most it can hold whatever transports read it (`Message`): its
+/// body, its longest rewrite (JSON-escaped, or split into SSE `data:` lines; 0 when the body needs
+/// neither: the formats then share the body's own bytes; control bytes escape to six times their
+/// size), and `overhead(channel:)`. Loop thread only.
 final class MemoryBudget {
-    /// The `Message` object, its slot in the ring, and an encoding's frame around the body: 64 B
-    /// of object headers and fields, 16 B of slot, 48 B of `{"message":...,"last_sequence":N}`.
-    static let overheadPerMessage = 128
+    /// The objects of a stored message, counted with their allocator headers (16 B each) and
+    /// rounded up: the `Message` (about 180 B of fields), its body array's header and ring slot
+    /// (40 B), the two `SharedBytes` of its body and rewrite (2 x 56 B), and up to four cached
+    /// `EncodedMessage`s with their framing allocations (4 x 96 B): 716 B, charged as 768.
+    static let objectOverhead = 768
+
+    /// The fixed part of a message's charge plus, per cache slot, a format's head and tail
+    /// (`MessageFormat.maxFramingBytes`) and the escaped channel name a multiplexed frame repeats.
+    static func overhead(channel: String) -> Int {
+        // Over the contiguous UTF-8 buffer: the generic `String.UTF8View` walk cost about 50
+        // instructions per byte on every publish (callgrind).
+        var channel = channel
+        let escapedChannel = channel.withUTF8 { JSONWriter.escapedLength($0) }
+        return objectOverhead + MessageFormat.cacheSlots * (MessageFormat.maxFramingBytes + escapedChannel)
+    }
 
     let limit: Int
     private(set) var used = 0
@@ -17,7 +28,7 @@ final class MemoryBudget {
     init(limit: Int) { self.limit = limit }
 
     static func cost(of message: Message) -> Int {
-        message.body.count &+ message.escapedBodyLength &+ overheadPerMessage
+        message.body.count &+ message.largestRewriteLength &+ overhead(channel: message.channel)
     }
 
     /// Whether `delta` more bytes fit (a change that frees bytes always does).

@@ -143,8 +143,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         responseWritten()
     }
 
-    /// Answers with a shared, pre-encoded body (a message frame): queued by reference, not copied,
-    /// when it is large enough for that to pay off.
+    /// Answers with a shared, pre-encoded body (the metrics document): queued by reference, not
+    /// copied, when it is large enough for that to pay off.
     func respond(_ status: HTTPStatus, headers: [(String, String)] = [], shared body: SharedBytes) {
         guard let bev else { return }
         let head = ResponseHead(status: status, contentLength: body.count, headers: headers, keepAlive: keepAliveAfterResponse)
@@ -154,14 +154,34 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         responseWritten()
     }
 
+    /// Answers with a message frame (an `EncodedMessage`: its body is shared and queued by
+    /// reference, not copied, when it is large enough for that to pay off).
+    func respond(_ status: HTTPStatus, headers: [(String, String)] = [], frame: EncodedMessage) {
+        guard let bev else { return }
+        let head = ResponseHead(status: status, contentLength: frame.count, headers: headers, keepAlive: keepAliveAfterResponse)
+        let encoded = head.encoded() + frame.head
+        if accessEntry != nil { logAccess(status: status.code, bytes: encoded.count + frame.body.count + frame.tail.count) }
+        encoded.withUnsafeBytes { OutputBuffer.write(prefix: $0, frame.body, suffix: frame.tail, to: bev) }
+        responseWritten()
+    }
+
     /// Whether the response to the request in flight keeps the connection open.
     var keepsAlive: Bool { keepAliveAfterResponse }
 
-    /// Answers with a complete response encoded once for many connections (a `MessageFormat`).
+    /// Answers with a complete `200` response encoded once for many connections (a
+    /// `MessageFormat` whose head is the response head: `LongPollFormats`).
+    func respond(encoded response: EncodedMessage) {
+        guard let bev else { return }
+        if accessEntry != nil { logAccess(status: HTTPStatus.ok.code, bytes: response.count) }
+        OutputBuffer.write(response, to: bev)
+        responseWritten()
+    }
+
+    /// Answers with a complete response encoded once for many connections (the publish's `202`).
     func respond(encoded response: SharedBytes) {
         guard let bev else { return }
         if accessEntry != nil {
-            // "HTTP/1.1 200 ...": the status is the three digits after the version.
+            // "HTTP/1.1 202 ...": the status is the three digits after the version.
             let digits = response.bytes.dropFirst(9).prefix(3)
             logAccess(status: Int(String(decoding: digits, as: UTF8.self)) ?? 0, bytes: response.count)
         }

@@ -42,9 +42,19 @@ final class ResponseStream: PendingResponse {
         return write(prefix: bytes, nil, suffix: [])
     }
 
+    /// Writes a message's encoding (head, shared body, tail) as one piece of the stream.
+    @discardableResult
+    func write(_ message: EncodedMessage) -> Bool {
+        write(prefix: message.head, message.body, suffix: message.tail)
+    }
+
     /// Writes `prefix`, `shared` (by reference) and `suffix` as one piece of the stream.
     @discardableResult
     func write(prefix: [UInt8], _ shared: SharedBytes?, suffix: [UInt8]) -> Bool {
+        prefix.withUnsafeBytes { prefix in suffix.withUnsafeBytes { write(prefix: prefix, shared, suffix: $0) } }
+    }
+
+    private func write(prefix: UnsafeRawBufferPointer, _ shared: SharedBytes?, suffix: UnsafeRawBufferPointer) -> Bool {
         guard let connection, let bev = connection.bev else { return false }
         let queued = connection.queuedBytes
         if queued > maxQueuedBytes {
@@ -60,7 +70,7 @@ final class ResponseStream: PendingResponse {
         var head = chunked ? ResponseStream.chunkHeader(length) : []
         connection.streamedBytes += length
         head += prefix
-        let tail = chunked ? suffix + ResponseStream.crlf : suffix
+        let tail = chunked ? Array(suffix) + ResponseStream.crlf : Array(suffix)
         if let shared {
             head.withUnsafeBytes { head in
                 tail.withUnsafeBytes { tail in OutputBuffer.write(prefix: head, shared, suffix: tail, to: bev) }

@@ -4,15 +4,17 @@ internal import FirehoseCore
 /// common waiter with no `Origin` to echo on a keep-alive connection, the whole `200` response
 /// (head and frame) encoded once per message, so fan-out to such waiters is one write each.
 enum LongPollFormats {
-    static let response = MessageFormat(name: "long-poll-response") { message in
-        wholeResponse(message.encoded(as: FirehoseFrame.single))
+    static let response = MessageFormat(name: "long-poll-response") { message, bodyLength in
+        wholeResponse(FirehoseFrame.framing(channel: nil, sequence: message.sequence), bodyLength)
     }
 
-    static let multiplexedResponse = MessageFormat(name: "multiplexed-long-poll-response") { message in
-        wholeResponse(message.encoded(as: FirehoseFrame.multiplexed))
+    static let multiplexedResponse = MessageFormat(name: "multiplexed-long-poll-response") { message, bodyLength in
+        wholeResponse(FirehoseFrame.framing(channel: message.channel, sequence: message.sequence), bodyLength)
     }
 
-    private static func wholeResponse(_ body: SharedBytes) -> SharedBytes {
-        SharedBytes(ResponseHead(status: .ok, contentLength: body.count, keepAlive: true).encoded() + body.bytes)
+    /// The response head in front of the frame's head; the frame's tail ends the response.
+    private static func wholeResponse(_ frame: (head: [UInt8], tail: [UInt8]), _ bodyLength: Int) -> (head: [UInt8], tail: [UInt8]) {
+        let length = frame.head.count + bodyLength + frame.tail.count
+        return (ResponseHead(status: .ok, contentLength: length, keepAlive: true).encoded() + frame.head, frame.tail)
     }
 }

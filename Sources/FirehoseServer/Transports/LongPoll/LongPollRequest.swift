@@ -43,7 +43,7 @@ final class LongPollRequest: PendingResponse, ChannelSubscriber {
         if cors.isEmpty, connection.keepsAlive {
             connection.respond(encoded: message.encoded(as: multiplexed ? LongPollFormats.multiplexedResponse : LongPollFormats.response))
         } else {
-            connection.respond(.ok, headers: cors, shared: message.encoded(as: multiplexed ? FirehoseFrame.multiplexed : FirehoseFrame.single))
+            connection.respond(.ok, headers: cors, frame: message.encoded(as: multiplexed ? FirehoseFrame.multiplexed : FirehoseFrame.single))
         }
         return false
     }

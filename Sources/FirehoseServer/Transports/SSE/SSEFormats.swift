@@ -5,43 +5,24 @@ internal import FirehoseCore
 /// multiplexed Firehose frame, whose JSON never contains a line break.
 enum SSEFormats {
     /// `id: <sequence>\n`, the body as `data:` lines, then the blank line that ends the event:
-    /// encoded once per message and shared by every single-channel stream.
-    static let event = MessageFormat(name: "sse-event") { message in
-        var out: [UInt8] = []
-        out.reserveCapacity(message.body.count + 32)
-        out += idPrefix
-        JSONWriter.appendDecimal(message.sequence, to: &out)
-        out.append(newline)
-        appendDataLines(message.body, to: &out)
-        out.append(newline)
-        return SharedBytes(out)
-    }
-
-    /// Splits `body` at CR LF, CR and LF (the line breaks the SSE parser recognises) and writes
-    /// each piece as one `data: ` line. An empty body is one empty `data:` line, so the event is
-    /// still dispatched (with empty data).
-    static func appendDataLines(_ body: [UInt8], to out: inout [UInt8]) {
-        var start = 0
-        var index = 0
-        while index < body.count {
-            let byte = body[index]
-            if byte == newline || byte == carriageReturn {
-                out += dataPrefix
-                out += body[start..<index]
-                out.append(newline)
-                if byte == carriageReturn, index + 1 < body.count, body[index + 1] == newline { index += 1 }
-                start = index + 1
-            }
-            index += 1
-        }
-        out += dataPrefix
-        out += body[start..<body.count]
-        out.append(newline)
+    /// the head ends with the first `data: ` and the body's line breaks become `\ndata: `
+    /// (`BodyRewrite.eventStreamLines`: CR LF, CR and LF, the line breaks the SSE parser
+    /// recognises), so a body without line breaks is carried as it is. An empty body is one
+    /// empty `data:` line, so the event is still dispatched (with empty data).
+    static let event = MessageFormat(name: "sse-event", rewrite: .eventStreamLines) { message, _ in
+        var head: [UInt8] = []
+        head.reserveCapacity(32)
+        head += idPrefix
+        JSONWriter.appendDecimal(message.sequence, to: &head)
+        head.append(newline)
+        head += dataPrefix
+        return (head, eventEnd)
     }
 
     static let idPrefix = Array("id: ".utf8)
     static let dataPrefix = Array("data: ".utf8)
     static let heartbeat = Array(": ping\n\n".utf8)
+    static let eventEnd = Array("\n\n".utf8)
     static let newline = UInt8(ascii: "\n")
     static let carriageReturn = UInt8(ascii: "\r")
 

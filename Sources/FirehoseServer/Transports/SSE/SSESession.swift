@@ -36,13 +36,14 @@ final class SSESession: ChannelSubscriber, ResponseStreamDelegate, Expiring {
     func receive(_ message: Message) -> Bool {
         guard let stream else { return false }
         guard positions != nil else {
-            return stream.write(prefix: [], message.encoded(as: SSEFormats.event), suffix: [])
+            return stream.write(message.encoded(as: SSEFormats.event))
         }
         if let index = positions!.firstIndex(where: { $0.channel == message.channel }) {
             positions![index].sequence = message.sequence
         }
-        let prefix = SSEFormats.idPrefix + SSEPosition.encode(positions!) + [SSEFormats.newline] + SSEFormats.dataPrefix
-        return stream.write(prefix: prefix, message.encoded(as: FirehoseFrame.multiplexed), suffix: SSESession.eventEnd)
+        let frame = message.encoded(as: FirehoseFrame.multiplexed)
+        let prefix = SSEFormats.idPrefix + SSEPosition.encode(positions!) + [SSEFormats.newline] + SSEFormats.dataPrefix + frame.head
+        return stream.write(prefix: prefix, frame.body, suffix: Array(frame.tail) + SSEFormats.eventEnd)
     }
 
     func streamIdle() {
@@ -71,6 +72,4 @@ final class SSESession: ChannelSubscriber, ResponseStreamDelegate, Expiring {
         subscriptions = []
         for handle in held { handle.cancel() }
     }
-
-    private static let eventEnd = Array("\n\n".utf8)
 }

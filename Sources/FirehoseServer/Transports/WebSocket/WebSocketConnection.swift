@@ -82,7 +82,34 @@ final class WebSocketConnection: SocketConnection, Expiring {
     /// Sends one text frame around `payload`. Returns false when the connection is closing or the
     /// client was just cut off for not reading.
     func sendText(_ payload: SharedBytes) -> Bool {
-        guard let bev, !closeWhenFlushed, !closeRequested else { return false }
+        guard mayQueue() else { return false }
+        sentBytes += payload.count
+        if insideWslay, let output {
+            WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
+        } else {
+            WebSocketFraming.writeText(payload, to: bev!)
+        }
+        return true
+    }
+
+    /// Sends a message's text frame (a `WebSocketFormats` encoding: the header is in its head).
+    func sendText(_ message: EncodedMessage) -> Bool {
+        guard mayQueue() else { return false }
+        if accessEntry != nil {
+            // The payload: the encoding less the frame header at the start of its head.
+            let lengthCode = message.head[1] & 0x7F
+            sentBytes += message.count - (lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)
+        }
+        if insideWslay, let output {
+            WebSocketFraming.addText(message, to: output)  // staged behind wslay's control frames
+        } else {
+            WebSocketFraming.writeText(message, to: bev!)
+        }
+        return true
+    }
+
+    private func mayQueue() -> Bool {
+        guard bev != nil, !closeWhenFlushed, !closeRequested else { return false }
         let queued = queuedBytes
         if queued > context.configuration.webSocketMaxBufferedBytes {
             // A client that does not read is cut off rather than buffered for: it reconnects and
@@ -90,12 +117,6 @@ final class WebSocketConnection: SocketConnection, Expiring {
             // counts, so one message larger than the budget still goes out to a reading client.)
             cutOff(queued: queued)
             return false
-        }
-        sentBytes += payload.count
-        if insideWslay, let output {
-            WebSocketFraming.addText(payload, to: output)  // staged behind wslay's control frames
-        } else {
-            WebSocketFraming.writeText(payload, to: bev)
         }
         return true
     }

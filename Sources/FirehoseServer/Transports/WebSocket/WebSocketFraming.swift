@@ -12,6 +12,15 @@ enum WebSocketFraming {
         withTextHeader(for: payload) { OutputBuffer.add(prefix: $0, payload, to: output) }
     }
 
+    /// A message's frame: its format's head starts with the frame header (`WebSocketFormats`).
+    static func writeText(_ message: EncodedMessage, to bev: BufferEvent) {
+        OutputBuffer.write(prefix: message.head, message.body, suffix: message.tail, to: bev)
+    }
+
+    static func addText(_ message: EncodedMessage, to output: EventBuffer) {
+        OutputBuffer.add(prefix: message.head, message.body, suffix: message.tail, to: output)
+    }
+
     private static func withTextHeader(for payload: SharedBytes, _ body: (UnsafeRawBufferPointer) -> Void) {
         var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let length = WebSocketProtocol.textFrameHeader(length: payload.count, into: &header)
@@ -28,4 +37,23 @@ enum WebSocketFraming {
     /// 1001, going away: the server is draining; the JS client reconnects (to another node).
     static let goingAwayClose: [UInt8] = [0x88, 0x02, 0x03, 0xE9]
     static let ping: [UInt8] = [0x89, 0x00]
+}
+
+/// The text frames a WebSocket subscriber gets: the Firehose frame with the WebSocket frame
+/// header in front of its head, so a delivery is the three pieces of one `EncodedMessage`.
+enum WebSocketFormats {
+    static let single = MessageFormat(name: "websocket-frame") { message, bodyLength in
+        framed(FirehoseFrame.framing(channel: nil, sequence: message.sequence), bodyLength)
+    }
+
+    static let multiplexed = MessageFormat(name: "websocket-multiplexed-frame") { message, bodyLength in
+        framed(FirehoseFrame.framing(channel: message.channel, sequence: message.sequence), bodyLength)
+    }
+
+    private static func framed(_ frame: (head: [UInt8], tail: [UInt8]), _ bodyLength: Int) -> (head: [UInt8], tail: [UInt8]) {
+        var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let length = WebSocketProtocol.textFrameHeader(length: frame.head.count + bodyLength + frame.tail.count, into: &header)
+        let head = withUnsafeBytes(of: &header) { Array($0[0..<length]) } + frame.head
+        return (head, frame.tail)
+    }
 }

@@ -31,8 +31,8 @@ final class WebSocketSession: ChannelSubscriber {
         self.context = context
         self.mode = mode
         format = switch mode {
-        case .channel: FirehoseFrame.single
-        case .multiplex: FirehoseFrame.multiplexed
+        case .channel: WebSocketFormats.single
+        case .multiplex: WebSocketFormats.multiplexed
         }
         self.upgradeRequest = context.policy.allowsEverything ? nil : upgradeRequest
         connection = socket
