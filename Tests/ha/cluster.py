@@ -154,6 +154,15 @@ class Cluster:
             self.sentinel_ports.append(port)
             wait_for(lambda: redis_command(port, "PING") == "PONG", 5, f"sentinel on {port}")
 
+    def start_replicated_master(self) -> tuple[int, int]:
+        """A master, one replica and three sentinels that know both and each other: (master, replica)."""
+        master, replica = free_port(), free_port()
+        self.start_redis(master)
+        self.start_redis(replica, replica_of=master)
+        self.start_sentinels(master)
+        wait_for(self.sentinels_ready, 20, "the sentinels to find the replica and each other", interval=0.2)
+        return master, replica
+
     def sentinel_master(self, sentinel: int) -> Optional[int]:
         reply = redis_command(sentinel, "SENTINEL", "get-master-addr-by-name", MASTER_NAME)
         return int(reply[1]) if isinstance(reply, list) and len(reply) == 2 else None

@@ -73,11 +73,7 @@ def test_failover(min_replicas):
     subscribers = []
     publisher = None
     try:
-        master, replica = free_port(), free_port()
-        cluster.start_redis(master)
-        cluster.start_redis(replica, replica_of=master)
-        cluster.start_sentinels(master)
-        wait_for(cluster.sentinels_ready, 20, "the sentinels to find the replica and each other", interval=0.2)
+        master, replica = cluster.start_replicated_master()
         extra = ["--redis-min-replicas", str(min_replicas)] if min_replicas else []
         nodes = [cluster.start_node(extra), cluster.start_node(extra)]
 
@@ -191,11 +187,7 @@ def test_planned_failover_moves_live_connections():
     cluster = Cluster(workdir, FIREHOSE)
     subscribers = []
     try:
-        master, replica = free_port(), free_port()
-        cluster.start_redis(master)
-        cluster.start_redis(replica, replica_of=master)
-        cluster.start_sentinels(master)
-        wait_for(cluster.sentinels_ready, 20, "the sentinels to find the replica and each other", interval=0.2)
+        master, replica = cluster.start_replicated_master()
         nodes = [cluster.start_node(["--redis-min-replicas", "1"]) for _ in range(2)]
         for port in nodes:
             subscribers.append(WebSocketSubscriber(port, CHANNEL).start())

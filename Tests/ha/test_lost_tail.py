@@ -53,11 +53,7 @@ def test_subscribers_of_a_lost_message_get_the_one_that_takes_its_number():
     cluster = Cluster(tempfile.mkdtemp(prefix="firehose-ha-"), FIREHOSE)
     subscribers = []
     try:
-        master, replica = free_port(), free_port()
-        cluster.start_redis(master)
-        cluster.start_redis(replica, replica_of=master)
-        cluster.start_sentinels(master)
-        wait_for(cluster.sentinels_ready, 20, "the sentinels to find the replica and each other", interval=0.2)
+        master, replica = cluster.start_replicated_master()
         admins = [free_port(), free_port()]
         # A long long-poll timeout: the pollers below must stay registered until the publish.
         nodes = [cluster.start_node(["--redis-min-replicas", "1", "--redis-replica-timeout", "300", "--long-poll-timeout", "30",
