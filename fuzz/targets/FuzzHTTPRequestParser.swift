@@ -11,7 +11,7 @@ public func fuzzHTTPRequestParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> 
     guard size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let split = 1 + Int(bytes[0]) % size
-    // Made per input: a global one's weak-reference side table is reported as a leak at exit.
+    // Made per input and kept alive until the parser is done (the parser holds it unowned).
     let delegate = FuzzDelegate()
     let parser = HTTPRequestParser(maxHeaderBytes: 1024, maxBodyBytes: 4096)
     parser.delegate = delegate

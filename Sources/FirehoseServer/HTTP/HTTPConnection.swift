@@ -27,7 +27,7 @@ extension PendingResponse {
 /// long-polls without a timer of their own, and closes idle or misbehaving clients. Loop thread
 /// only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
 final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, DeferredWork {
-    unowned let context: ServerContext
+    unowned(unsafe) let context: ServerContext
     private unowned let router: any HTTPRequestRouting
     private let parser: HTTPRequestParser
     private var pending: PendingResponse?

@@ -33,7 +33,10 @@ final class HTTPRequestParser {
     private let parser: UnsafeMutablePointer<http_parser>
     private let maxHeaderBytes: Int
     private let maxBodyBytes: Int
-    weak var delegate: HTTPRequestParserDelegate?
+    /// Not `weak`: the delegate (the connection) owns this parser and outlives it, and a weak
+    /// reference gives the connection a side table, which sends every retain and release of it
+    /// down the runtime's slow path (about 17 slow releases per long-poll round trip).
+    unowned(unsafe) var delegate: HTTPRequestParserDelegate?
 
     private var request = HTTPRequest()
     private var headerBytes = 0

@@ -17,11 +17,11 @@ struct WebAssetRoutes {
     /// Answers the request if it names an asset; returns false for any other path.
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) -> Bool {
         let path = request.path
-        if path.elementsEqual(WebAssetRoutes.clientPath) {
+        if ReservedPaths.same(path, WebAssetRoutes.clientPath) {
             serve(WebAssets.firehoseJS, etag: WebAssets.firehoseJSETag, type: "text/javascript; charset=utf-8", request, on: connection)
             return true
         }
-        if demoEnabled, path.elementsEqual(WebAssetRoutes.demoPath) {
+        if demoEnabled, ReservedPaths.same(path, WebAssetRoutes.demoPath) {
             serve(WebAssets.demoHTML, etag: WebAssets.demoHTMLETag, type: "text/html; charset=utf-8", request, on: connection)
             return true
         }

@@ -4,7 +4,7 @@ internal import FirehoseCore
 /// backend has stored it (503 if it cannot), if the access policy allows it. Bodies must be
 /// UTF-8: they are sent inside JSON.
 struct PublishHandler {
-    unowned let context: ServerContext
+    unowned(unsafe) let context: ServerContext
 
     /// The 202 of a keep-alive publish, encoded once.
     static let acceptedKeepAlive = SharedBytes(ResponseHead(status: .accepted, contentLength: 0, headers: HTTPReplies.textPlain, keepAlive: true).encoded())

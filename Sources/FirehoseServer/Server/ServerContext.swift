@@ -3,6 +3,10 @@ internal import FirehoseCore
 /// What every connection and transport shares: the loop, the settings, the backend, the access
 /// policy, the metrics and the timers. It knows no transport and no router (those are built on
 /// top of it). Loop thread only.
+///
+/// It outlives every connection, session and transport (the process exits once the server has
+/// stopped), so they hold it `unowned(unsafe)`: a checked `unowned` reference costs a
+/// `swift_unownedRetainStrong` and a release on every access, six per long-poll request.
 final class ServerContext {
     let loop: EventLoop
     let configuration: ServerConfiguration

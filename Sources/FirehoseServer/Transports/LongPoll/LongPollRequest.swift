@@ -4,7 +4,7 @@ internal import FirehoseCore
 /// its channels gives it, or 204 at the deadline, and then lets go of every subscription.
 final class LongPollRequest: PendingResponse, ChannelSubscriber {
     private unowned let connection: HTTPConnection
-    private unowned let context: ServerContext
+    private unowned(unsafe) let context: ServerContext
     private let cors: [(String, String)]
     private var multiplexed = false
     private var subscriptions: [SubscriptionHandle] = []

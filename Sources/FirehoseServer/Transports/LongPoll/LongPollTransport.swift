@@ -3,7 +3,7 @@ internal import FirehoseCore
 /// Single-channel long-poll: `GET /<channel>?last_message_sequence=N` answers with one message
 /// (see `ReplayWindow`) or waits for the next publish, then 204 at the long-poll timeout.
 struct LongPollTransport {
-    unowned let context: ServerContext
+    unowned(unsafe) let context: ServerContext
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
         guard let channel = HTTPReplies.channel(of: request) else {

@@ -4,7 +4,7 @@ internal import FirehoseCore
 /// or `POST` with a JSON body. Unlike the reference, which writes one response per channel on
 /// the same connection (corrupting keep-alive), it answers exactly once per request.
 struct MultiplexLongPollTransport {
-    unowned let context: ServerContext
+    unowned(unsafe) let context: ServerContext
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
         let cors = HTTPReplies.cors(request, context.configuration.auth)

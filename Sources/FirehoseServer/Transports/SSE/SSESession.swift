@@ -4,7 +4,7 @@ internal import FirehoseCore
 /// `ResponseStream` it writes events to. Every missed message still buffered is replayed, then
 /// each new one live (the WebSocket rule). Loop thread only.
 final class SSESession: ChannelSubscriber, ResponseStreamDelegate, Expiring {
-    private unowned let context: ServerContext
+    private unowned(unsafe) let context: ServerContext
     private var stream: ResponseStream?
     /// Multiplexed: each channel's position, in the order of the URL's list (the event id).
     private var positions: [(channel: String, sequence: Int)]?

@@ -5,7 +5,7 @@ internal import FirehoseCore
 /// resuming with `Last-Event-ID` after a reconnect. The stream is the HTTP layer's
 /// (`HTTPConnection.startStream`); the framing and the subscriptions are this transport's.
 struct SSETransport: SubscriptionTransport {
-    private unowned let context: ServerContext
+    private unowned(unsafe) let context: ServerContext
     /// Streams with nothing sent for the heartbeat interval get a comment, so proxies keep them.
     private let heartbeats: DeadlineQueue
 

@@ -13,7 +13,7 @@ internal import FirehoseCore
 /// state is empty and the context is freed, and made again when the client next sends something.
 /// Loop thread only. Its socket's life (self-retain, lingering close) is `SocketConnection`'s.
 final class WebSocketConnection: SocketConnection, Expiring {
-    private unowned let context: ServerContext
+    private unowned(unsafe) let context: ServerContext
     private var wslay: OpaquePointer?
     private var session: WebSocketSession?
     private var pingOutstanding = false

@@ -12,7 +12,7 @@ final class WebSocketSession: ChannelSubscriber {
         case multiplex
     }
 
-    private unowned let context: ServerContext
+    private unowned(unsafe) let context: ServerContext
     private let mode: Mode
     /// The frame every delivery sends, chosen once (formats live as long as the process: holding
     /// it unretained saves a retain and release per delivery, measured with callgrind).

@@ -5,7 +5,7 @@ internal import FirehoseCore
 /// `/metrics@firehose` answers plain metrics, as the reference does. The access policy judges the
 /// channel (or the `?subscribe=` list) before the `101`: a refusal is an HTTP answer.
 struct WebSocketTransport {
-    unowned let context: ServerContext
+    unowned(unsafe) let context: ServerContext
 
     func upgrade(_ request: HTTPRequest, on connection: HTTPConnection) {
         // The HTTP parser stops at an upgrade, so whatever happens this is the last HTTP response.
