@@ -32,6 +32,11 @@ enum OutputBuffer {
         output.add(suffix)
     }
 
+    /// A message in one format: its head, its shared body and its tail, queued in that order.
+    static func add(_ message: EncodedMessage, to output: EventBuffer) {
+        add(prefix: message.head, message.body, suffix: message.tail, to: output)
+    }
+
     /// A message in one format: its head, its shared body and its tail, as one write.
     static func write(_ message: EncodedMessage, to bev: BufferEvent) {
         write(prefix: message.head, message.body, suffix: message.tail, to: bev)

@@ -100,10 +100,11 @@ final class WebSocketConnection: SocketConnection, Expiring {
             let lengthCode = message.head[1] & 0x7F
             sentBytes += message.count - (lengthCode < 126 ? 2 : lengthCode == 126 ? 4 : 10)
         }
+        // The frame header is at the start of the encoding's head (`WebSocketFormats`).
         if insideWslay, let output {
-            WebSocketFraming.addText(message, to: output)  // staged behind wslay's control frames
+            OutputBuffer.add(message, to: output)  // staged behind wslay's control frames
         } else {
-            WebSocketFraming.writeText(message, to: bev!)
+            OutputBuffer.write(message, to: bev!)
         }
         return true
     }

@@ -12,15 +12,6 @@ enum WebSocketFraming {
         withTextHeader(for: payload) { OutputBuffer.add(prefix: $0, payload, to: output) }
     }
 
-    /// A message's frame: its format's head starts with the frame header (`WebSocketFormats`).
-    static func writeText(_ message: EncodedMessage, to bev: BufferEvent) {
-        OutputBuffer.write(prefix: message.head, message.body, suffix: message.tail, to: bev)
-    }
-
-    static func addText(_ message: EncodedMessage, to output: EventBuffer) {
-        OutputBuffer.add(prefix: message.head, message.body, suffix: message.tail, to: output)
-    }
-
     private static func withTextHeader(for payload: SharedBytes, _ body: (UnsafeRawBufferPointer) -> Void) {
         var header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let length = WebSocketProtocol.textFrameHeader(length: payload.count, into: &header)
