@@ -76,9 +76,8 @@ public enum BodyRewrite: UInt8, Sendable {
     public static func largestRewrite(of body: [UInt8]) -> Int {
         let escaped = JSONWriter.escapedLength(body)
         guard escaped != body.count else { return 0 }  // no control byte, so no line break either
-        let breaks = lineBreaks(in: body)
-        guard breaks > 0 else { return escaped }
-        return max(escaped, body.count + breaks * (dataLineBreak.count - 1) - crlfPairs(in: body))
+        // Without line breaks the SSE rewrite is the body's length, below the escaped one.
+        return max(escaped, BodyRewrite.eventStreamLines.length(of: body))
     }
 
     static let lineFeed = UInt8(ascii: "\n")

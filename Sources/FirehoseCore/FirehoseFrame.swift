@@ -2,22 +2,14 @@
 /// `{"message":"...","last_sequence":N}`, or with `"channel"` first when multiplexed. Key order and
 /// escaping are the reference's, byte for byte (spec HTTP and WebSocket clauses on frames).
 public enum FirehoseFrame {
+    /// The whole frame in one array: `framing`'s head, the escaped body, its tail (the one
+    /// encoder; messages keep the pieces apart, see `Message.encoded(as:)`).
     public static func encode(channel: String?, body: [UInt8], sequence: Int) -> [UInt8] {
-        var channelBytes: [UInt8] = []
-        if let channel { channelBytes = Array(channel.utf8) }
-        var writer = JSONWriter(capacity: JSONWriter.escapedLength(body) + JSONWriter.escapedLength(channelBytes) + 64)
-        if channel != nil {
-            writer.raw("{\"channel\":")
-            writer.string(channelBytes)
-            writer.raw(",\"message\":")
-        } else {
-            writer.raw("{\"message\":")
-        }
-        writer.string(body)
-        writer.raw(",\"last_sequence\":")
-        writer.integer(sequence)
-        writer.raw("}")
-        return writer.bytes
+        let (head, tail) = framing(channel: channel, sequence: sequence)
+        var frame = head
+        frame.reserveCapacity(head.count + JSONWriter.escapedLength(body) + tail.count)
+        JSONWriter.appendEscaped(body, to: &frame)
+        return frame + tail
     }
 
     /// The frame's head and tail around the escaped body (the quotes are theirs):
