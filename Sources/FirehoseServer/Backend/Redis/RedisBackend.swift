@@ -239,11 +239,7 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
                 if fork &+ 1 < snapshot.oldestHeld, let read, read.requested != nil {
                     // The rewound subscribers need messages this read did not bring: read the
                     // whole list before delivering anything (rare: only after a fork).
-                    let whole = ChannelRead()
-                    whole.wholeList = true
-                    for pending in read.waiting where !pending.cancelled { whole.add(pending) }
-                    reads[name] = whole
-                    startRead(name)
+                    readAgain(name, for: read.waiting.filter { !$0.cancelled }, wholeList: true)
                     return
                 }
             }
@@ -270,12 +266,18 @@ final class RedisBackend: ChannelBackend, LocalChannelOwner {
         let stale = (read?.newestPublished ?? 0) > 0 && read?.newestPublished != sequence && channel.hasSubscribers
         if !followUp.isEmpty || stale {
             if stale { synced.remove(name) }
-            let next = ChannelRead()
-            reads[name] = next
-            for pending in followUp { next.add(pending) }
-            startRead(name)
+            readAgain(name, for: followUp)
         }
         releaseIfDisposable(channel)
+    }
+
+    /// A new read of `name` for `pendings`, started at once (the previous one has completed).
+    private func readAgain(_ name: String, for pendings: [PendingSubscription], wholeList: Bool = false) {
+        let next = ChannelRead()
+        next.wholeList = wholeList
+        for pending in pendings { next.add(pending) }
+        reads[name] = next
+        startRead(name)
     }
 
     // MARK: pub/sub
