@@ -101,14 +101,8 @@ final class RedisCatchUpTests: XCTestCase {
         XCTAssertTrue(waitForHead(server, 200))
         for body in ["m1", "m2", "m3"] { XCTAssertEqual(try server.publish("/join", body).status, 202) }
         redis.pause()  // the read below stays in flight
-        let level = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: "/join", timeout: 10)
-        try level.send(text: #"{"message_sequence":3}"#)
-        try level.send(text: #"{"ping":"PING"}"#)
-        XCTAssertEqual(try level.receive().text, #"{"pong":"PONG"}"#, "subscribed: its read is on its way")
-        let latest = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: "/join", timeout: 10)
-        try latest.send(text: #"{"message_sequence":0}"#)
-        try latest.send(text: #"{"ping":"PING"}"#)
-        XCTAssertEqual(try latest.receive().text, #"{"pong":"PONG"}"#)
+        let level = try server.subscribedWebSocket("/join", from: 3, "subscribed: its read is on its way")
+        let latest = try server.subscribedWebSocket("/join", from: 0)
         redis.resume()
         XCTAssertEqual(try latest.receive().text, #"{"message":"m3","last_sequence":3}"#, "the latest, from a follow-up read")
         XCTAssertEqual(try server.publish("/join", "m4").status, 202)

@@ -38,10 +38,7 @@ final class RedisExtremeSequenceTests: XCTestCase {
         XCTAssertEqual(try node.connect().request(method: "GET", target: "/max?last_message_sequence=99999999999999999999999").status, 204,
                        "saturates to Int.max: level")
         // A subscriber level at the top, and pub/sub announcing a sequence past it, below it, at Int.min.
-        let ws = try WebSocketClientConnection(host: "127.0.0.1", port: node.port, target: "/max", timeout: 5)
-        try ws.send(text: #"{"message_sequence":\#(max)}"#)
-        try ws.send(text: #"{"ping":"PING"}"#)
-        XCTAssertEqual(try ws.receive().text, #"{"pong":"PONG"}"#)
+        let ws = try node.subscribedWebSocket("/max", from: Int.max, timeout: 5)
         for payload in ["/max\n\(max)\nagain", "/max\n\(Int.min)\nmin", "/max\n99999999999999999999999\nhuge", "/max\n-1\nneg", "/max\n5\nlow"] {
             try client.command("PUBLISH", "firehose:channel_updates", payload)
         }

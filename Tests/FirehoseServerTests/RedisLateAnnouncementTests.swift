@@ -36,14 +36,6 @@ final class RedisLateAnnouncementTests: XCTestCase {
         return server
     }
 
-    private func subscribedSocket(_ server: TestServer, _ channel: String) throws -> WebSocketClientConnection {
-        let ws = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: channel, timeout: 5)
-        try ws.send(text: #"{"message_sequence":0}"#)
-        try ws.send(text: #"{"ping":"PING"}"#)
-        XCTAssertEqual(try ws.receive().text, #"{"pong":"PONG"}"#, "subscribed")
-        return ws
-    }
-
     /// Announces on Redis pub/sub, as a publish does, without storing anything.
     private func announce(_ channel: String, _ sequence: Int, _ body: String) throws {
         _ = try redis.client().command("PUBLISH", "firehose:channel_updates", "\(channel)\n\(sequence)\n\(body)")
@@ -53,7 +45,7 @@ final class RedisLateAnnouncementTests: XCTestCase {
         let server = try start()
         for sequence in [1, 2] {
             let channel = "/late/\(sequence)"
-            let ws = try subscribedSocket(server, channel)
+            let ws = try server.subscribedWebSocket(channel, from: 0, timeout: 5)
             for index in 1...sequence { XCTAssertEqual(try server.publish(channel, "m\(index)").status, 202) }
             for index in 1...sequence {
                 XCTAssertEqual(try ws.receive().text, #"{"message":"m\#(index)","last_sequence":\#(index)}"#)
@@ -68,7 +60,7 @@ final class RedisLateAnnouncementTests: XCTestCase {
     func testAnAnnouncementThatContradictsTheWindowMakesTheNodeReadTheStore() throws {
         let server = try start()
         let channel = "/late/expired"
-        let ws = try subscribedSocket(server, channel)
+        let ws = try server.subscribedWebSocket(channel, from: 0, timeout: 5)
         for body in ["m1", "m2"] { XCTAssertEqual(try server.publish(channel, body).status, 202) }
         for index in 1...2 { XCTAssertEqual(try ws.receive().text, #"{"message":"m\#(index)","last_sequence":\#(index)}"#) }
         // The channel's keys expire and another node publishes n1: sequence 1 again, another body.

@@ -74,11 +74,7 @@ final class ResetReplayTests: XCTestCase {
 
     /// A WebSocket subscriber that was level at 3 before the reset: it must get n1 and n2 live.
     private func levelSocket(_ server: TestServer, _ channel: String) throws -> WebSocketClientConnection {
-        let ws = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: channel, timeout: 10)
-        try ws.send(text: #"{"message_sequence":3}"#)
-        try ws.send(text: #"{"ping":"PING"}"#)
-        XCTAssertEqual(try ws.receive().text, #"{"pong":"PONG"}"#, "subscribed, nothing replayed")
-        return ws
+        try server.subscribedWebSocket(channel, from: 3, "subscribed, nothing replayed")
     }
 
     func testMemoryServerRestart() throws {

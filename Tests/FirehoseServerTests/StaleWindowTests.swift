@@ -59,11 +59,7 @@ final class StaleWindowTests: XCTestCase {
         for server in [a, b] {
             XCTAssertEqual(try server.connect().request(method: "GET", target: "/gen?last_message_sequence=2").text,
                            #"{"message":"old3","last_sequence":3}"#)
-            let ws = try WebSocketClientConnection(host: "127.0.0.1", port: server.port, target: "/gen", timeout: 10)
-            try ws.send(text: #"{"message_sequence":3}"#)
-            try ws.send(text: #"{"ping":"PING"}"#)
-            XCTAssertEqual(try ws.receive().text, #"{"pong":"PONG"}"#)
-            sockets.append(ws)
+            sockets.append(try server.subscribedWebSocket("/gen", from: 3))
         }
         let releases = [cutOff(a), cutOff(b)]
         redis.kill()

@@ -81,6 +81,17 @@ final class TestServer: @unchecked Sendable {
         let client = try connection ?? connect()
         return try client.request(method: "PUT", target: channel, headers: headers, body: Array(body.utf8))
     }
+
+    /// A WebSocket on `channel` that sent `{"message_sequence":N}` and then a ping: its pong, the
+    /// next frame (asserted), shows that the subscription was handled and replayed nothing before it.
+    func subscribedWebSocket(_ channel: String, from sequence: Int, timeout: Double = 10, _ what: String = "subscribed",
+                             file: StaticString = #filePath, line: UInt = #line) throws -> WebSocketClientConnection {
+        let ws = try WebSocketClientConnection(host: "127.0.0.1", port: port, target: channel, timeout: timeout)
+        try ws.send(text: #"{"message_sequence":\#(sequence)}"#)
+        try ws.send(text: #"{"ping":"PING"}"#)
+        XCTAssertEqual(try ws.receive().text, #"{"pong":"PONG"}"#, what, file: file, line: line)
+        return ws
+    }
 }
 
 /// A long-poll client that re-polls at once with each returned sequence over one keep-alive
