@@ -105,6 +105,12 @@ class Cluster:
         self.redis: dict[int, subprocess.Popen] = {}
         self.sentinel_ports: list[int] = []
         self.nodes: list[tuple[subprocess.Popen, int, str]] = []
+        self.tracked: list = []
+
+    def track(self, client):
+        """A subscriber or publisher (anything with `stop()`) that `close` stops first; returns it."""
+        self.tracked.append(client)
+        return client
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         out = open(os.path.join(self.workdir, log), "ab")
@@ -203,6 +209,8 @@ class Cluster:
         return node_port
 
     def close(self) -> None:
+        for client in reversed(self.tracked):
+            client.stop()
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -211,7 +219,7 @@ class Cluster:
                 process.wait(5)
             except subprocess.TimeoutExpired:
                 pass
-        shutil.rmtree(self.workdir, ignore_errors=True)  # logs were printed already if the test failed
+        shutil.rmtree(self.workdir, ignore_errors=True)  # the fixture printed the logs if the test failed
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{open(os.path.join(self.workdir, name), errors='replace').read()[-3000:]}"
