@@ -47,6 +47,18 @@ final class HTTPResponseReaderTests: XCTestCase {
         XCTAssertFalse(response.keepAlive)
     }
 
+    func testConnectionAndTransferEncodingTokensIgnoreCase() throws {
+        var reader = HTTPResponseReader()
+        feed(&reader, "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx"
+            + "HTTP/1.1 200 OK\r\nConnection: CLOSE\r\nContent-Length: 1\r\n\r\ny"
+            + "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\nConnection: clos\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertTrue(try XCTUnwrap(reader.next()).keepAlive, "HTTP/1.0 with Keep-Alive")
+        XCTAssertFalse(try XCTUnwrap(reader.next()).keepAlive, "Connection: CLOSE")
+        XCTAssertEqual(try XCTUnwrap(reader.next()).body, Array("z".utf8), "chunked, named in another case after another coding")
+        XCTAssertTrue(try XCTUnwrap(reader.next()).keepAlive, "a token that is not close")
+    }
+
     func testMalformedResponsesAreErrors() {
         for text in ["NOT HTTP\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"] {
             var reader = HTTPResponseReader()
