@@ -35,6 +35,7 @@ public struct JSONWriter {
 
     /// The bytes `value` takes once escaped, without quotes; used to size buffers in one pass.
     public static func escapedLength<C: Collection>(_ value: C) -> Int where C.Element == UInt8 {
+        if let length = value.withContiguousStorageIfAvailable({ escapedLength(UnsafeRawBufferPointer($0)) }) { return length }
         var length = 0
         for byte in value {
             if byte >= 0x20 {
@@ -47,6 +48,45 @@ public struct JSONWriter {
             }
         }
         return length
+    }
+
+    /// `escapedLength` over contiguous bytes, eight at a time: a word with no control byte, `"`
+    /// or `\\` (the usual case) adds 8. Every publish measures its body this way; the byte loop
+    /// it replaces cost about 15 instructions per byte there, and a generic caller in another
+    /// module about 30 (callgrind, `ws100ch`-like load).
+    public static func escapedLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var length = 0
+        var index = 0
+        let count = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            // A byte is flagged when below 0x20, or equal to `"` or `\\` (a zero byte after xor).
+            let below = (word &- ones &* 0x20) & ~word & highs
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let zero = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & highs
+            if below | zero == 0 {
+                length &+= 8
+            } else {
+                for k in index..<(index + 8) { length &+= escapedLength(of: bytes[k]) }
+            }
+            index &+= 8
+        }
+        while index < count {
+            length &+= escapedLength(of: bytes[index])
+            index &+= 1
+        }
+        return length
+    }
+
+    @inline(__always)
+    private static func escapedLength(of byte: UInt8) -> Int {
+        if byte >= 0x20 { return byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") ? 2 : 1 }
+        switch byte {
+        case 0x08, 0x09, 0x0A, 0x0C, 0x0D: return 2
+        default: return 6
+        }
     }
 
     public static func appendEscaped<C: Collection>(_ value: C, to out: inout [UInt8]) where C.Element == UInt8 {

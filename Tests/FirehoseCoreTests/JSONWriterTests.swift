@@ -49,6 +49,37 @@ final class JSONWriterTests: XCTestCase {
         }
     }
 
+    /// The word-at-a-time count against the escaper's own output, at every offset and length
+    /// around the 8-byte words, with one special byte at each position and random bytes.
+    func testWordAtATimeLengthMatchesOutputEverywhere() {
+        var generator = SystemRandomNumberGenerator()
+        var samples: [[UInt8]] = []
+        for length in 0...24 {
+            for special: UInt8 in [0x00, 0x08, 0x0A, 0x1F, 0x20, 0x22, 0x5C, 0x7F, 0x80, 0xA2, 0xDC, 0xFF] {
+                for position in 0..<max(length, 1) {
+                    var sample = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    if position < length { sample[position] = special }
+                    samples.append(sample)
+                }
+            }
+        }
+        for _ in 0..<2000 {
+            samples.append((0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        }
+        for sample in samples {
+            var out: [UInt8] = []
+            JSONWriter.appendEscaped(sample, to: &out)
+            for offset in 0..<min(sample.count, 3) + 1 where offset <= sample.count {
+                let tail = Array(sample[offset...])
+                var expected: [UInt8] = []
+                JSONWriter.appendEscaped(tail, to: &expected)
+                XCTAssertEqual(tail.withUnsafeBytes { JSONWriter.escapedLength($0) }, expected.count, "\(tail)")
+            }
+            XCTAssertEqual(JSONWriter.escapedLength(sample[...]), out.count, "an ArraySlice, \(sample)")
+            XCTAssertEqual(JSONWriter.escapedLength(AnyCollection(sample)), out.count, "a non-contiguous collection, \(sample)")
+        }
+    }
+
     func testDecimals() {
         for value in [0, 1, 9, 10, -1, 1234567890, Int.max, Int.min] {
             var out: [UInt8] = []
