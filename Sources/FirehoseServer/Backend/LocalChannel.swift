@@ -30,6 +30,9 @@ final class LocalChannel {
     var budget: MemoryBudget?
     /// What this channel's buffer is charged in `budget`.
     private(set) var bufferedBytes = 0
+    /// The part of each message's charge that depends only on the channel's name, computed once:
+    /// counted again for every message, it was 3,400 of a publish's 29,800 instructions (callgrind).
+    private lazy var messageOverhead = MemoryBudget.overhead(channel: name)
 
     init(name: String, owner: LocalChannelOwner) {
         self.name = name
@@ -79,6 +82,8 @@ final class LocalChannel {
     }
 
     var hasSubscribers: Bool { head != nil }
+    /// Live local subscriptions (kept by `register` and `unlink`).
+    private(set) var subscriberCount = 0
 
     /// Forgets the sequence and the messages, as Redis does when both keys expire. Waiting
     /// subscribers stay and will get the next message, whatever its number (it restarts at 1).
@@ -118,9 +123,9 @@ final class LocalChannel {
     /// kept at all) less that of the messages it pushes out of the window.
     func costOfAppending(_ message: Message, bufferSize: Int) -> Int {
         guard bufferSize > 0 else { return -bufferedBytes }
-        var delta = MemoryBudget.cost(of: message)
+        var delta = MemoryBudget.cost(of: message, overhead: messageOverhead)
         let dropped = buffer.count - (bufferSize - 1)
-        if dropped > 0 { for index in 0..<dropped { delta &-= MemoryBudget.cost(of: buffer[index]) } }
+        if dropped > 0 { for index in 0..<dropped { delta &-= MemoryBudget.cost(of: buffer[index], overhead: messageOverhead) } }
         return delta
     }
 
@@ -137,7 +142,7 @@ final class LocalChannel {
             buffer.append(Message(channel: name, sequence: first + offset, body: body), limit: bodies.count)
         }
         self.sequence = sequence
-        if budget != nil { recharge((0..<buffer.count).reduce(0) { $0 &+ MemoryBudget.cost(of: buffer[$1]) }) }
+        if budget != nil { recharge((0..<buffer.count).reduce(0) { $0 &+ MemoryBudget.cost(of: buffer[$1], overhead: messageOverhead) }) }
     }
 
     /// Where the store's history leaves this window's, or nil when it continues it. Compares the
@@ -248,6 +253,7 @@ final class LocalChannel {
     func register(_ subscriber: ChannelSubscriber, after: Int) -> ChannelSubscription {
         let node = ChannelSubscription(subscriber: subscriber, channel: self, after: after)
         stats.subscriptions[node.transport] &+= 1
+        subscriberCount += 1
         node.previous = tail
         if let tail { tail.next = node } else { head = node }
         tail = node
@@ -292,6 +298,7 @@ final class LocalChannel {
 
     fileprivate func unlink(_ node: ChannelSubscription) {
         stats.subscriptions[node.transport] &-= 1
+        subscriberCount -= 1
         if cursor === node { cursor = node.next }
         let next = node.next
         if let previous = node.previous { previous.next = next } else { head = next }

@@ -28,7 +28,12 @@ final class MemoryBudget {
     init(limit: Int) { self.limit = limit }
 
     static func cost(of message: Message) -> Int {
-        message.body.count &+ message.largestRewriteLength &+ overhead(channel: message.channel)
+        cost(of: message, overhead: overhead(channel: message.channel))
+    }
+
+    /// `cost(of:)` with the channel's `overhead` already known.
+    static func cost(of message: Message, overhead: Int) -> Int {
+        message.body.count &+ message.largestRewriteLength &+ overhead
     }
 
     /// Whether `delta` more bytes fit (a change that frees bytes always does).
