@@ -98,6 +98,23 @@ public final class MetricsRecorder {
         }
     }
 
+    /// A publish of `size` bytes to `channel`: `published` and `totalSize` with one lookup of the
+    /// channel (each lookup hashes its name: about 850 instructions of every publish, callgrind).
+    public func recordPublish(channel: String, size: Int, now: Int) {
+        totals[Counter.published.index] &+= 1
+        totals[Counter.totalSize.index] &+= size
+        let bucket = current(now)
+        Self.add(1, to: .published, in: &bucket.global)
+        if let index = bucket.channels.index(forKey: channel) {
+            Self.add(1, to: .published, in: &bucket.channels.values[index])
+            Self.add(size, to: .totalSize, in: &bucket.channels.values[index])
+        } else {
+            guard bucket.channelOrder.count < channelLimit else { return }
+            bucket.channelOrder.append(channel)
+            bucket.channels[channel] = [(.published, 1), (.totalSize, size)]
+        }
+    }
+
     /// The total of `counter` since the recorder was made.
     public func total(_ counter: Counter) -> Int {
         totals[counter.index]

@@ -22,6 +22,23 @@ final class MetricsRecorderTests: XCTestCase {
                        #"[{"time":1010,"global":{"active_channels":0},"channels":{}},{"time":1020,"global":{"active_channels":0},"channels":{}}]"#)
     }
 
+    /// `recordPublish` is `published` and `totalSize` recorded together: the same document and
+    /// totals as the two calls, for a new channel, a known one, and one past the channel limit.
+    func testRecordPublishIsPublishedAndTotalSize() {
+        let together = MetricsRecorder(interval: 10, keep: 2, channelLimit: 1)
+        let apart = MetricsRecorder(interval: 10, keep: 2, channelLimit: 1)
+        for (channel, size, now) in [("/a", 5, 1001), ("/a", 7, 1002), ("/b", 11, 1003), ("/a", 2, 1012)] {
+            together.recordPublish(channel: channel, size: size, now: now)
+            apart.record(.published, channel: channel, now: now)
+            apart.record(.totalSize, channel: channel, amount: size, now: now)
+        }
+        XCTAssertEqual(json(together, now: 1013), json(apart, now: 1013))
+        XCTAssertEqual(json(together, now: 1013),
+                       #"[{"time":1000,"global":{"published":3,"active_channels":1},"channels":{"/a":{"published":2,"total_size":12}}},{"time":1010,"global":{"published":1,"active_channels":1},"channels":{"/a":{"published":1,"total_size":2}}}]"#)
+        XCTAssertEqual(together.total(.published), 4)
+        XCTAssertEqual(together.total(.totalSize), 25)
+    }
+
     func testTotalsAreCumulativeAcrossBuckets() {
         // One bucket of 10 s kept: the buckets forget, the totals do not.
         let metrics = MetricsRecorder(interval: 10, keep: 1, channelLimit: 1)
