@@ -55,19 +55,22 @@ final class BenchAgainstServerTests: XCTestCase {
     }
 
     func testLossIsDetectedWhenSubscribersFallBehindTheBuffer() throws {
-        // A buffer of one message and a burst: long-poll subscribers that re-poll one message at a
-        // time miss what the buffer no longer holds, and the tool must say so.
+        // A buffer of one message, 500 publishes a second, and long-poll subscribers that drop
+        // their connection every 50 ms: one that reconnects after the channel has moved on by two
+        // missed what the buffer no longer holds, and the tool must say so. (A burst without
+        // drops no longer shows it: the server serves connections in the order their requests
+        // came, so the re-polls of a message are read before the next publish.)
         let small = LoopbackServer(bufferSize: 1)
         var options = DeliveryOptions()
-        // Enough subscribers that the last of them re-polls after the channel has moved on by two:
-        // with 20, a server that reads the publisher's next request behind every re-poll let all of
-        // them keep up (the tool then rightly reported no loss).
-        options.subscribers = 500
-        options.messages = 100
-        options.rate = 0
+        options.transport = .longpoll
+        options.subscribers = 50
+        options.channels = 1
+        options.rate = 500
+        options.messages = 300
+        options.dropEvery = 0.05
         options.timeout = 30
         options.drainTimeout = 1
-        let report = try Bench.fanout(options, target: BenchTarget(url: "http://127.0.0.1:\(small.port)", proto: .firehose))
+        let report = try Bench.fanout(options, target: BenchTarget(url: "http://127.0.0.1:\(small.port)", proto: .firehose), mode: "churn")
         XCTAssertGreaterThan(report.int("lost") ?? 0, 0, report.json)
         XCTAssertEqual(report.bool("ok"), false, report.json)
     }

@@ -41,10 +41,13 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     private var isProcessing = false
     /// The response is a stream (see `startStream`): input is only watched for the client's close.
     private var streaming = false
-    /// Our own read event (see `start`), and whether reading is on, and paused for a full input.
-    private var readEvent: OpaquePointer?
-    private var readingEnabled = false
-    private var inputFull = false
+    /// The socket's events (HTTPConnection+Socket.swift): our own read event, whether reading is
+    /// on and paused for a full input, the output buffer's watch and whether libevent is writing.
+    var readEvent: OpaquePointer?
+    var readingEnabled = false
+    var inputFull = false
+    var outputWatch: OpaquePointer?
+    var writing = false
     /// The request being answered, for the access log (nil when it is off).
     var accessEntry: AccessLog.Entry?
     /// Bytes of a streamed response so far (for the access log).
@@ -73,61 +76,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         }, { _, events, context in
             Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().event(events)
         }, me)
-        // The bufferevent writes; reading is ours. libevent's own read asks the kernel how much
-        // is waiting (ioctl FIONREAD) before every read: one syscall in three per long-poll round
-        // trip. A plain `recv` into the loop's buffer does the same job in one.
-        bufferevent_enable(bev.raw, Int16(EV_WRITE))
-        // A socket bufferevent keeps the end of its input frozen against outside additions; we
-        // are its reader now (refrozen in `detach` before WebSocket reading takes over).
-        evbuffer_unfreeze(bev.input.raw, 0)
-        readEvent = event_new(context.loop.base.raw, bev.fd, Int16(EV_READ | EV_PERSIST), { _, _, context in
-            Unmanaged<HTTPConnection>.fromOpaque(context!).takeUnretainedValue().socketReadable()
-        }, me)
-        setReading(true)
+        startSocketEvents(bev)
         context.idleQueue.schedule(self)
-    }
-
-    private func setReading(_ on: Bool) {
-        guard let readEvent, on != readingEnabled else { return }
-        readingEnabled = on
-        if on, !inputFull { event_add(readEvent, nil) } else if !on { event_del(readEvent) }
-    }
-
-    private func socketReadable() {
-        guard let bev else { return }
-        let input = bev.input
-        // Bounded input: a client cannot make us buffer more than this ahead of the parser.
-        let room = context.configuration.readHighWatermark - input.count
-        guard room > 0 else {
-            inputFull = true
-            event_del(readEvent)
-            return
-        }
-        let buffer = context.loop.readBuffer
-        let count = recv(bev.fd, buffer.baseAddress, min(room, buffer.count), 0)
-        if count > 0 {
-            input.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
-            readable()
-        } else if count == 0 {
-            setReading(false)
-            event(Int16(BEV_EVENT_EOF | BEV_EVENT_READING))
-        } else if errno != EAGAIN, errno != EINTR {
-            setReading(false)
-            event(Int16(BEV_EVENT_ERROR | BEV_EVENT_READING))
-        }
-    }
-
-    /// Reading resumes once the parser has made room again.
-    private func resumeIfDrained() {
-        guard inputFull, let bev, let readEvent, bev.input.count < context.configuration.readHighWatermark else { return }
-        inputFull = false
-        if readingEnabled { event_add(readEvent, nil) }
-    }
-
-    private func freeReadEvent() {
-        if let readEvent { event_free(readEvent) }
-        readEvent = nil
-        readingEnabled = false
     }
 
     // MARK: answering
@@ -256,7 +206,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
 
     // MARK: reading
 
-    private func readable() {
+    func readable() {
         if lingering || streaming {
             bev?.input.drainAll()
             return
@@ -355,7 +305,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
 
     // MARK: writing and closing
 
-    private func drained() {
+    func drained() {
+        outputFlushed()
         if outputDrained() { return }
         if outputBlocked {
             outputBlocked = false
@@ -363,7 +314,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         }
     }
 
-    private func event(_ events: Int16) {
+    func event(_ events: Int16) {
         if events & Int16(BEV_EVENT_ERROR) != 0 {
             context.logger.debug("\(peerDescription): socket error \(errno); closing")
             close()
@@ -411,7 +362,7 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
         let abandoned = pending
         pending = nil
         abandoned?.cancel()
-        freeReadEvent()
+        stopSocketEvents()
     }
 
     override func didClose() {
