@@ -97,8 +97,11 @@ extension BenchReport {
     static func latency(_ histogram: LatencyHistogram) -> Value {
         .object([
             ("p50", .double(Double(histogram.percentile(0.50)) / 1000)),
+            ("p75", .double(Double(histogram.percentile(0.75)) / 1000)),
             ("p90", .double(Double(histogram.percentile(0.90)) / 1000)),
+            ("p95", .double(Double(histogram.percentile(0.95)) / 1000)),
             ("p99", .double(Double(histogram.percentile(0.99)) / 1000)),
+            ("p999", .double(Double(histogram.percentile(0.999)) / 1000)),
             ("max", .double(Double(histogram.max) / 1000)),
         ])
     }
