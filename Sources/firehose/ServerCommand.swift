@@ -55,7 +55,7 @@ struct ServerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest request line plus headers, in bytes; larger gets 431. Range 1024 to 1048576. (env: MAX_HEADER_SIZE; default: \(defaults.maxHeaderBytes))", valueName: "bytes"))
     var maxHeaderSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request before it is closed. Range 0.001 to 86400. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a keep-alive connection may sit with no request and nothing left to send before it is closed. Range 0.001 to 86400. (env: IDLE_TIMEOUT; default: \(defaults.idleTimeout))", valueName: "seconds"))
     var idleTimeout: Double?
 
     @Option(name: .long, help: ArgumentHelp("Seconds a WebSocket may be silent before the server pings it; silent as long again, it is closed. Range 0.001 to 86400. (env: WS_PING_INTERVAL; default: \(defaults.webSocketPingInterval))", valueName: "seconds"))
