@@ -37,16 +37,7 @@ public struct JSONWriter {
     public static func escapedLength<C: Collection>(_ value: C) -> Int where C.Element == UInt8 {
         if let length = value.withContiguousStorageIfAvailable({ escapedLength(UnsafeRawBufferPointer($0)) }) { return length }
         var length = 0
-        for byte in value {
-            if byte >= 0x20 {
-                length += (byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")) ? 2 : 1
-            } else {
-                switch byte {
-                case 0x08, 0x09, 0x0A, 0x0C, 0x0D: length += 2
-                default: length += 6
-                }
-            }
-        }
+        for byte in value { length &+= escapedLength(of: byte) }
         return length
     }
 

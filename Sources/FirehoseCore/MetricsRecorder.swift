@@ -88,14 +88,7 @@ public final class MetricsRecorder {
         let bucket = current(now)
         if counter != .totalSize { Self.add(amount, to: counter, in: &bucket.global) }
         guard let channel else { return }
-        // One hash of the channel name per record: this runs on every publish and long-poll.
-        if let index = bucket.channels.index(forKey: channel) {
-            Self.add(amount, to: counter, in: &bucket.channels.values[index])
-        } else {
-            guard bucket.channelOrder.count < channelLimit else { return }
-            bucket.channelOrder.append(channel)
-            bucket.channels[channel] = [(counter, amount)]
-        }
+        updateChannel(channel, in: bucket, initial: [(counter, amount)]) { Self.add(amount, to: counter, in: &$0) }
     }
 
     /// A publish of `size` bytes to `channel`: `published` and `totalSize` with one lookup of the
@@ -105,13 +98,23 @@ public final class MetricsRecorder {
         totals[Counter.totalSize.index] &+= size
         let bucket = current(now)
         Self.add(1, to: .published, in: &bucket.global)
+        updateChannel(channel, in: bucket, initial: [(.published, 1), (.totalSize, size)]) { counters in
+            Self.add(1, to: .published, in: &counters)
+            Self.add(size, to: .totalSize, in: &counters)
+        }
+    }
+
+    /// Updates `channel`'s counters in `bucket` with one hash of its name (this runs on every
+    /// publish and long-poll); a channel not listed yet starts with `initial`, unless the bucket
+    /// already lists `channelLimit` channels.
+    private func updateChannel(_ channel: String, in bucket: Bucket, initial: @autoclosure () -> [(Counter, Int)],
+                               _ update: (inout [(Counter, Int)]) -> Void) {
         if let index = bucket.channels.index(forKey: channel) {
-            Self.add(1, to: .published, in: &bucket.channels.values[index])
-            Self.add(size, to: .totalSize, in: &bucket.channels.values[index])
+            update(&bucket.channels.values[index])
         } else {
             guard bucket.channelOrder.count < channelLimit else { return }
             bucket.channelOrder.append(channel)
-            bucket.channels[channel] = [(.published, 1), (.totalSize, size)]
+            bucket.channels[channel] = initial()
         }
     }
 

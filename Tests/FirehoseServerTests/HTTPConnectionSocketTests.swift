@@ -8,16 +8,22 @@ import FirehoseClient
 /// resumes must still reach them: a response queued behind a client that does not read, an input
 /// bound reached in the middle of a pipeline, output blocked by a client that reads slowly.
 final class HTTPConnectionSocketTests: XCTestCase {
+    /// A server whose `channel` holds one message of `megabytes` MiB, and that message's body.
+    private func serverHolding(_ channel: String, megabytes: Int, idleTimeout: Double) throws -> (TestServer, String) {
+        let server = try TestServer {
+            $0.maxBodyBytes = 32 * 1024 * 1024
+            $0.idleTimeout = idleTimeout
+        }
+        let body = String(repeating: "b", count: megabytes * 1024 * 1024)
+        XCTAssertEqual(try server.publish(channel, body).status, 202)
+        return (server, body)
+    }
+
     /// A response too large for the socket is queued and sent by libevent, which registers the
     /// socket for writing and takes the edge trigger away; the next request must still be read.
     func testRequestAfterAQueuedResponseIsRead() throws {
-        let server = try TestServer {
-            $0.maxBodyBytes = 32 * 1024 * 1024
-            $0.idleTimeout = 30
-        }
+        let (server, body) = try serverHolding("/queued", megabytes: 24, idleTimeout: 30)
         defer { server.stop() }
-        let body = String(repeating: "q", count: 24 * 1024 * 1024)
-        XCTAssertEqual(try server.publish("/queued", body).status, 202)
         let client = try server.connect()
         for round in 1...3 {
             try client.send(method: "GET", target: "/queued?last_message_sequence=0")
@@ -34,13 +40,8 @@ final class HTTPConnectionSocketTests: XCTestCase {
     /// A client reading a large answer for longer than the idle timeout, steadily, is not idle:
     /// it gets all of it. Before: cut off at the idle deadline, the queued rest dropped.
     func testSlowReaderOfALargeAnswerIsNotIdle() throws {
-        let server = try TestServer {
-            $0.maxBodyBytes = 32 * 1024 * 1024
-            $0.idleTimeout = 1
-        }
+        let (server, body) = try serverHolding("/slow", megabytes: 16, idleTimeout: 1)
         defer { server.stop() }
-        let body = String(repeating: "s", count: 16 * 1024 * 1024)
-        XCTAssertEqual(try server.publish("/slow", body).status, 202)
         let client = try server.connect()
         try client.send(method: "GET", target: "/slow?last_message_sequence=0")
         // The whole response: a 94-byte head at most, then the frame around the body.

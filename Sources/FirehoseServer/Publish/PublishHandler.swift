@@ -58,7 +58,7 @@ struct PublishHandler {
             context.operations.publishDuration.observe(DurationHistogram.now() - started)
             switch outcome {
             case let .accepted(sequence):
-                context.metrics.recordPublish(channel: channel, size: size, now: EventLoop.unixTime())
+                context.recordPublish(channel: channel, size: size)
                 context.logger.debug("published \(channel) #\(sequence) (\(size) bytes)")
                 guard !pending.cancelled else { return }
                 if connection.keepsAlive {

@@ -90,4 +90,9 @@ final class ServerContext {
     func record(_ counter: MetricsRecorder.Counter, channel: String? = nil, amount: Int = 1) {
         metrics.record(counter, channel: channel, amount: amount, now: EventLoop.unixTime())
     }
+
+    /// A publish of `size` bytes to `channel` (`MetricsRecorder.recordPublish`).
+    func recordPublish(channel: String, size: Int) {
+        metrics.recordPublish(channel: channel, size: size, now: EventLoop.unixTime())
+    }
 }
