@@ -79,7 +79,9 @@ openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -top
 openssl pkey -in "$work/es256.pem" -pubout -out "$work/es256.pub"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rs256.pem" 2>/dev/null
 openssl pkey -in "$work/rs256.pem" -pubout -out "$work/rs256.pub"
-jwt_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+# The secret begins with '-' on purpose: a random base64url secret does so one time in 64, and the
+# server must still take it as --jwt-secret's value (pytest gets it as --jwt-secret=...).
+jwt_secret=-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 start_node auth --jwt-secret "$jwt_secret" --auth all --jwt-cookie firehose_token \
   --allowed-origins http://app.example,https://second.example:8443 \
   --jwt-public-key "$work/es256.pub" --jwt-public-key "$work/rs256.pub"
@@ -88,7 +90,7 @@ python3 "$(dirname "$0")/hook_server.py" >"$work/hook.port" 2>"$work/hook.log" &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/hook.port" ] && break; sleep 0.05; done
 start_node hook --auth-url "http://127.0.0.1:$(cat "$work/hook.port")/authorize" --auth all --auth-timeout 1
-auth=(--auth-url "http://127.0.0.1:$port_auth" --jwt-secret "$jwt_secret"
+auth=(--auth-url "http://127.0.0.1:$port_auth" "--jwt-secret=$jwt_secret"
       --jwt-es256-key "$work/es256.pem" --jwt-rs256-key "$work/rs256.pem"
       --hook-server-url "http://127.0.0.1:$port_hook" --hook-url "http://127.0.0.1:$(cat "$work/hook.port")")
 publish=()

@@ -7,7 +7,9 @@ import Glibc
 /// The access-control flags (`spec/auth.md`, README "Access control"). Each has an environment
 /// twin; the flag wins.
 struct AuthOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Enables HS256 bearer tokens signed with this secret (at least 32 bytes). (env: FIREHOSE_JWT_SECRET; default: none)", valueName: "secret"))
+    // `.unconditional`: a random secret begins with `-` one time in 64 (base64url), and must not
+    // then be read as the next flag (CI failed on exactly that).
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Enables HS256 bearer tokens signed with this secret (at least 32 bytes; taken as given even when it begins with -). (env: FIREHOSE_JWT_SECRET; default: none)", valueName: "secret"))
     var jwtSecret: String?
 
     @Option(name: .long, help: ArgumentHelp("A PEM public key file enabling RS256 (RSA, 2048 bits or more) or ES256 (P-256) tokens; repeatable. (env: FIREHOSE_JWT_PUBLIC_KEY, files separated by commas; default: none)", valueName: "file"))
