@@ -16,6 +16,9 @@ final class DeliveryLedger {
     /// Deliveries whose body was not a bench payload (another publisher on the channel, a bug).
     private(set) var unreadable = 0
     private(set) var lastDeliveryAt: UInt64 = 0
+    /// Per message counter, its slowest delivery (µs): one slow fan-out shows as one large entry,
+    /// where the histogram alone cannot tell it from a uniformly slower run.
+    private(set) var slowestByCounter: [UInt64] = []
 
     init(subscribers: Int, expectedPerSubscriber: Int) {
         trackers = Array(repeating: DeliveryTracker(expectedCount: expectedPerSubscriber), count: subscribers)
@@ -42,11 +45,19 @@ final class DeliveryLedger {
         case .reordered:
             reordered += 1
             unique += 1
-            latency.record(now &- sentAt)
+            record(counter, latency: now &- sentAt)
         case .inOrder:
             unique += 1
-            latency.record(now &- sentAt)
+            record(counter, latency: now &- sentAt)
         }
+    }
+
+    private func record(_ counter: Int, latency micros: UInt64) {
+        latency.record(micros)
+        if counter >= slowestByCounter.count {
+            slowestByCounter.append(contentsOf: repeatElement(0, count: counter + 1 - slowestByCounter.count))
+        }
+        slowestByCounter[counter] = max(slowestByCounter[counter], micros)
     }
 
     /// Messages subscriber `index` should have had but did not, given how many were published

@@ -35,7 +35,15 @@ final class BenchAgainstServerTests: XCTestCase {
             let report = try Bench.fanout(options, target: target())
             assertDelivered(report, expected: 60 * 10)
             XCTAssertNotNil(report["server_cpu_s"])
+            // The slowest delivery of all is the slowest delivery of some message number.
+            XCTAssertEqual(field("max", of: report["slowest_delivery_per_message_ms"]), field("max", of: report["latency_ms"]), report.json)
+            XCTAssertGreaterThan(field("max", of: report["latency_ms"]) ?? 0, 0, report.json)
         }
+    }
+
+    private func field(_ key: String, of value: BenchReport.Value?) -> Double? {
+        guard case let .object(fields)? = value, case let .double(number)? = fields.first(where: { $0.0 == key })?.1 else { return nil }
+        return number
     }
 
     func testChurnResumesWithoutLoss() throws {
