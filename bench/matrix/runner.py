@@ -14,7 +14,7 @@ import time
 from .machine import machine_info
 from .report import render_markdown, summary_line
 from .scenarios import SCENARIOS, SERVERS, expected_seconds, scaled_args
-from .servers import Instance, Ports, cpu_seconds, tail
+from .servers import Instance, Ports, context_switches, cpu_seconds, tail
 
 
 def log(msg):
@@ -123,6 +123,7 @@ class Runner:
                 return
             limit = expected_seconds(sc, args) + 120
             cpu0 = {role: cpu_seconds(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
+            cs0 = {role: context_switches(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             b0 = time.monotonic()
             try:
@@ -133,11 +134,17 @@ class Runner:
             rec["bench_wall_s"] = round(time.monotonic() - b0, 3)
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu1 = {role: cpu_seconds(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
+            cs1 = {role: context_switches(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
             # Whole bench run (including connecting), measured here; the tool's own figures cover
             # its measured phase only and are preferred in the tables.
             rec["runner_cpu_s"] = {role: round(cpu1[role] - cpu0[role], 3) for role in cpu0
                                    if cpu0[role] is not None and cpu1.get(role) is not None}
             rec["runner_client_cpu_s"] = round((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime), 3)
+            # Context switches (voluntary, involuntary) over the same span: how often each side
+            # slept and had to be woken by the other.
+            rec["runner_ctxsw"] = {role: [cs1[role][0] - cs0[role][0], cs1[role][1] - cs0[role][1]]
+                                   for role in cs0 if cs0[role] and cs1.get(role)}
+            rec["runner_client_ctxsw"] = [ru1.ru_nvcsw - ru0.ru_nvcsw, ru1.ru_nivcsw - ru0.ru_nivcsw]
             rec["exit"] = p.returncode
             rec["stderr_tail"] = p.stderr[-1500:]
             result = None

@@ -59,6 +59,22 @@ def cpu_seconds(pid):
         return None
 
 
+def context_switches(pid):
+    """(voluntary, involuntary) context switches summed over a process's threads, or None.
+    Voluntary ones are mostly sleeps in epoll_wait: each is one wake-up some other process (here
+    the load generator, on the other core) paid for."""
+    vol = invol = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                t = f.read()
+            vol += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", t, re.M).group(1))
+            invol += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", t, re.M).group(1))
+    except (OSError, AttributeError, ValueError):
+        return None
+    return vol, invol
+
+
 def alive(pid):
     """Running and not a zombie."""
     try:
