@@ -24,8 +24,11 @@ protocol SubscriptionHandle: AnyObject {
 }
 
 enum PublishOutcome {
-    /// Stored (and delivered to local subscribers) with this sequence.
-    case accepted(sequence: Int)
+    /// Stored with this sequence (and handed to local subscribers, now or right after).
+    /// `delivered`: this node's subscribers have it already, so the `202` may wait for the rest of
+    /// the loop round's deliveries (`PublishAcks`); otherwise it is sent at once, ahead of a
+    /// fan-out still to come.
+    case accepted(sequence: Int, delivered: Bool = false)
     /// The backend cannot store it now; nothing was published.
     case unavailable(reason: String)
 }

@@ -24,6 +24,7 @@ public final class EventLoop: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var crossThreadJobs: [@Sendable () -> Void] = []
     private var deferred: [DeferredWork] = []
+    private var deferredAhead: [DeferredWork] = []
     private var deferScheduled = false
     /// One buffer for every socket read on this loop: a read is handled to completion before the next.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -75,6 +76,19 @@ public final class EventLoop: @unchecked Sendable {
     /// Loop thread only. Used so a delivery never re-enters request parsing.
     func `defer`(_ work: DeferredWork) {
         deferred.append(work)
+        scheduleDeferred()
+    }
+
+    /// Like `defer`, but runs before the work deferred with `defer` in the same round: a
+    /// publish's `202` (`PublishAcks`) must not wait behind the re-parsing of the 10,000
+    /// long-poll connections its fan-out just answered (measured: the `202` came 138 ms after
+    /// the request instead of 0.3 ms, `lp10k-2hz`).
+    func deferAhead(_ work: DeferredWork) {
+        deferredAhead.append(work)
+        scheduleDeferred()
+    }
+
+    private func scheduleDeferred() {
         if !deferScheduled {
             deferScheduled = true
             event_active(deferEvent, EV_TIMEOUT, 0)
@@ -91,8 +105,11 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runDeferredWork() {
         deferScheduled = false
+        let ahead = deferredAhead
+        deferredAhead.removeAll(keepingCapacity: true)
         let work = deferred
         deferred.removeAll(keepingCapacity: true)
+        for item in ahead { item.runDeferred() }
         for item in work { item.runDeferred() }
     }
 

@@ -57,14 +57,14 @@ struct PublishHandler {
         context.backend.publish(channel: channel, body: body, options: options) { outcome in
             context.operations.publishDuration.observe(DurationHistogram.now() - started)
             switch outcome {
-            case let .accepted(sequence):
+            case let .accepted(sequence, delivered):
                 context.recordPublish(channel: channel, size: size)
                 context.logger.debug("published \(channel) #\(sequence) (\(size) bytes)")
                 guard !pending.cancelled else { return }
-                if connection.keepsAlive {
-                    connection.respond(encoded: PublishHandler.acceptedKeepAlive)
+                if delivered {
+                    context.publishAcks.accept(connection, pending)
                 } else {
-                    connection.respond(.accepted, headers: HTTPReplies.textPlain)
+                    PublishAcks.answer(connection)
                 }
             case let .unavailable(reason):
                 context.logLimited(.warn, "publish failed", "publish to \(channel) failed: \(reason)")

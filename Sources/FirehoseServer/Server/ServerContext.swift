@@ -32,6 +32,8 @@ final class ServerContext {
     let requestQueue: DeadlineQueue
     /// Connections closing once their output is sent: dropped if that takes `closeFlushTimeout`.
     let closeFlushQueue: DeadlineQueue
+    /// `202`s of accepted publishes, sent after the loop iteration's deliveries (see `PublishAcks`).
+    let publishAcks: PublishAcks
     /// Rate limits for the log lines clients or failures can trigger at will.
     let logLimiter = LogLimiter()
     private(set) var openConnections = 0
@@ -58,6 +60,7 @@ final class ServerContext {
         // Never later than the idle timeout, so a stalled request is dropped no later than FR-7 says.
         requestQueue = DeadlineQueue(loop: loop, duration: min(configuration.hardening.requestTimeout, configuration.idleTimeout))
         closeFlushQueue = DeadlineQueue(loop: loop, duration: configuration.hardening.closeFlushTimeout)
+        publishAcks = PublishAcks(loop: loop)
     }
 
     /// Logs at `level` unless lines of `kind` are over their rate (see `LogLimiter`).

@@ -50,7 +50,7 @@ final class RedisReplicaWait {
                     break  // sent again (NOSCRIPT): a later WAIT covers it
                 case let .unavailable(reason)?:
                     publish.completion(.unavailable(reason: reason))
-                case let .accepted(sequence)?:
+                case let .accepted(sequence, _)?:
                     if let confirmed, confirmed >= self.minReplicas {
                         publish.completion(.accepted(sequence: sequence))
                     } else {
