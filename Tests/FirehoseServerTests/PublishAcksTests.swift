@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FirehoseServer
+import FirehoseClient
 
 /// The order in which a loop round's publishes go out (`PublishAcks`): every delivery to a small
 /// channel before any `202` of the same round; a large channel's `202` before its fan-out.
@@ -18,12 +19,12 @@ final class PublishAcksTests: XCTestCase {
     func testPublishesReadInOneRoundAreAllDeliveredBeforeAny202() throws {
         let channels = ["/acks-a", "/acks-b", "/acks-c"]
         let subscribers = try channels.map { channel in
-            let socket = try StampedSocket(port: server.port)
-            try socket.send("GET \(channel) HTTP/1.1\r\nHost: t\r\n\r\n")
-            return socket
+            let connection = try stampedConnection()
+            try connection.send(method: "GET", target: channel)
+            return connection
         }
         XCTAssertTrue(server.eventually { $0.waiting == channels.count })
-        let publishers = try channels.map { _ in try StampedSocket(port: server.port) }
+        let publishers = try channels.map { _ in try stampedConnection() }
         // Hold the loop thread while every publish arrives, so that one round reads them all.
         let held = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -34,12 +35,12 @@ final class PublishAcksTests: XCTestCase {
         held.wait()
         // On loopback a send is in the peer's receive queue when it returns.
         for (publisher, channel) in zip(publishers, channels) {
-            try publisher.send("PUT \(channel) HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
+            try publisher.send(method: "PUT", target: channel, body: Array("hi".utf8))
         }
         release.signal()
 
-        let acks = try publishers.map { try $0.readUntil("\r\n\r\n") }
-        let deliveries = try subscribers.map { try $0.readUntil("\"last_sequence\":1}") }
+        let acks = try publishers.map { try stampedRead($0, until: "\r\n\r\n") }
+        let deliveries = try subscribers.map { try stampedRead($0, until: "\"last_sequence\":1}") }
         for ack in acks { XCTAssertTrue(ack.text.hasPrefix("HTTP/1.1 202"), ack.text) }
         let firstAck = acks.map(\.stamp).min()!
         for (channel, delivery) in zip(channels, deliveries) {
@@ -51,53 +52,32 @@ final class PublishAcksTests: XCTestCase {
     func testLargeChannelAnswersThePublisherBeforeItsFanOut() throws {
         let count = MemoryBackend.deliverBeforeAcceptingUpTo + 4
         let subscribers = try (0..<count).map { _ in
-            let socket = try StampedSocket(port: server.port)
-            try socket.send("GET /acks-large HTTP/1.1\r\nHost: t\r\n\r\n")
-            return socket
+            let connection = try stampedConnection()
+            try connection.send(method: "GET", target: "/acks-large")
+            return connection
         }
         XCTAssertTrue(server.eventually { $0.waiting == count })
-        let publisher = try StampedSocket(port: server.port)
-        try publisher.send("PUT /acks-large HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
-        let ack = try publisher.readUntil("\r\n\r\n")
+        let publisher = try stampedConnection()
+        try publisher.send(method: "PUT", target: "/acks-large", body: Array("hi".utf8))
+        let ack = try stampedRead(publisher, until: "\r\n\r\n")
         XCTAssertTrue(ack.text.hasPrefix("HTTP/1.1 202"), ack.text)
         for subscriber in subscribers {
-            let delivery = try subscriber.readUntil("\"last_sequence\":1}")
+            let delivery = try stampedRead(subscriber, until: "\"last_sequence\":1}")
             XCTAssertGreaterThanOrEqual(delivery.stamp, ack.stamp, "a publisher to a large channel waited for the fan-out")
         }
     }
-}
 
-/// A blocking loopback TCP client whose reads report the kernel's receive timestamp.
-private final class StampedSocket {
-    let fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    /// A connection whose socket reports, with every read, the kernel's receive timestamp.
+    private func stampedConnection() throws -> HTTPClientConnection {
+        let connection = try server.connect()
         var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        setsockopt(connection.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, socklen_t(MemoryLayout<Int32>.size))
+        return connection
     }
 
-    deinit { close(fd) }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard Glibc.send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
-    }
-
-    /// Reads until `marker` has arrived; the stamp is that of the last bytes read, in ns.
-    func readUntil(_ marker: String) throws -> (text: String, stamp: Int) {
+    /// Reads `connection`'s socket until `marker` has arrived (bypassing its buffered reader,
+    /// which has not been used); the stamp is that of the last bytes read, in ns.
+    private func stampedRead(_ connection: HTTPClientConnection, until marker: String) throws -> (text: String, stamp: Int) {
         var text = ""
         var stamp = 0
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -112,7 +92,7 @@ private final class StampedSocket {
                         header.msg_iovlen = 1
                         header.msg_control = controlBytes.baseAddress
                         header.msg_controllen = controlBytes.count
-                        let count = recvmsg(fd, &header, 0)
+                        let count = recvmsg(connection.fd, &header, 0)
                         if count > 0, let found = Self.stamp(in: UnsafeRawBufferPointer(rebasing: controlBytes[..<header.msg_controllen])) {
                             stamp = found
                         }

@@ -22,7 +22,7 @@ final class PublishAcks: DeferredWork {
         self.loop = loop
     }
 
-    /// Answers `connection`'s publish with `202` later in this loop iteration, unless the
+    /// Answers `connection`'s publish with `202` later in this loop round, unless the
     /// connection has gone by then (`pending` cancelled).
     func accept(_ connection: HTTPConnection, _ pending: PendingCompletion) {
         if waiting.isEmpty { loop.deferAhead(self) }

@@ -32,7 +32,7 @@ final class ServerContext {
     let requestQueue: DeadlineQueue
     /// Connections closing once their output is sent: dropped if that takes `closeFlushTimeout`.
     let closeFlushQueue: DeadlineQueue
-    /// `202`s of accepted publishes, sent after the loop iteration's deliveries (see `PublishAcks`).
+    /// `202`s of publishes already delivered to small channels, sent after the loop round's other ready sockets (see `PublishAcks`).
     let publishAcks: PublishAcks
     /// Rate limits for the log lines clients or failures can trigger at will.
     let logLimiter = LogLimiter()
