@@ -67,6 +67,13 @@ def main():
                     help="core for the server and its redis-server when pinned (default %(default)s)")
     ap.add_argument("--client-cpu", type=int, default=1,
                     help="core for firehose-bench when pinned (default %(default)s)")
+    ap.add_argument("--max-steal", type=float, default=0.0, metavar="PCT",
+                    help="re-run (fresh server) a run in which the hypervisor stole more than PCT%% of the run's "
+                         "wall time from either core (/proc/stat steal); 0 = never (default %(default)s). Rejected "
+                         "runs stay in the .jsonl marked \"rejected\" and are counted in the tables")
+    ap.add_argument("--steal-retries", type=int, default=2, metavar="K",
+                    help="with --max-steal: re-run a pair's repetition at most K times; the last try is kept "
+                         "(marked \"steal_over\") even when over (default %(default)s)")
     ap.add_argument("--dry-run", action="store_true", help="print every command instead of running it")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     ap.add_argument("--base-port", type=int, default=21000, help="first loopback port to use (default %(default)s)")
@@ -84,6 +91,8 @@ def main():
             ap.error(f"unknown feature {name!r}; choose from {','.join(FEATURES)}")
     if o.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if not 0 <= o.max_steal <= 100 or o.steal_retries < 0:
+        ap.error("--max-steal must be 0-100 and --steal-retries at least 0")
     if o.list:
         list_scenarios(o.repeat)
         return 0

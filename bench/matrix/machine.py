@@ -51,5 +51,7 @@ def machine_info(runner):
         "bench_bin": runner.bench_bin,
         "quick": runner.o.quick,
         "repeats": runner.o.repeat,
+        "max_steal": runner.o.max_steal,
+        "steal_retries": runner.o.steal_retries,
         "argv": sys.argv[1:],
     }

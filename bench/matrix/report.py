@@ -43,7 +43,10 @@ def runs_cell(rec):
     pair = rec.get("pair") or {"n": 1, "failed": 0, "span": None}
     failed = "all" if pair["failed"] == pair["n"] > 1 else pair["failed"]
     s = str(pair["n"]) + (f", {failed} failed" if pair["failed"] else "")
-    return s + (f" ({pair['span']})" if pair["span"] else "")
+    s += f" ({pair['span']})" if pair["span"] else ""
+    if pair.get("rejected"):
+        s += f"; {pair['rejected']} re-run for steal (all: {pair.get('span_all') or '-'})"
+    return s
 
 
 def table(headers, rows):
@@ -125,6 +128,10 @@ def render_markdown(records, runner, wall, interrupted):
         f"- {len(runs)} runs in {wall / 60:.1f} min. Every run starts its server (and redis-server) fresh "
         "on a new loopback port; figures are relative to this machine.",
         *([repeat_note(repeats)] if repeats > 1 else []),
+        *([f"- --max-steal {machine['max_steal']:g}: a run in which the hypervisor stole more than "
+           f"{machine['max_steal']:g}% of its wall time from either core was re-run (at most "
+           f"{machine.get('steal_retries')} times; the last try kept); rejected runs are listed under "
+           "\"Every fan-out run\" and left out of the medians."] if machine.get("max_steal") else []),
         "- CPU seconds: the tool's measured phase (`server_cpu_s`); Nchan's is its single worker process. "
         "Ours and Nchan both get one core's worth of event loop.",
         "",
@@ -149,8 +156,28 @@ def render_markdown(records, runner, wall, interrupted):
               "The fan-out time compared with Ruby's is our max delivery latency (the slowest message's last "
               "subscriber) against Ruby's lower bound.", "",
               table(["target", "ours", "reference", "ours/ref", "verdict"], rows), ""]
+    L += runs_section(runs, repeats)
     L += failures_section(runs, repeats)
     return "\n".join(L)
+
+
+def runs_section(runs, repeats):
+    """When repeating: every fan-out run in the order it ran, with the steal the hypervisor took
+    from each core during it, so that an outlier can be told from the noise around it."""
+    fan = [r for r in runs if r.get("mode") == "fanout" and "result" in r]
+    if repeats < 2 or not fan:
+        return []
+    rows = []
+    for r in fan:
+        steal = r.get("runner_steal_ms") or {}
+        note = r.get("rejected") and f"rejected: {r['rejected']}" or r.get("steal_over") and f"kept: {r['steal_over']}"
+        rows.append([r["scenario"], r["server"], str(r.get("repeat")), fmt(lat(r, "p50"), 1), fmt(lat(r, "p99"), 1),
+                     fmt(lat(r, "max"), 1), fmt(server_cpu(r, "server"), 2),
+                     " / ".join(f"{steal[c]}" for c in sorted(steal)) or "-", note or ""])
+    return ["## Every fan-out run", "",
+            "In the order they ran; steal is the time the hypervisor ran something else on each CPU "
+            "(cpu0 / cpu1, ms, /proc/stat) during the run.", "",
+            table(["scenario", "server", "rep", "p50 ms", "p99 ms", "max ms", "server CPU s", "steal ms", "note"], rows), ""]
 
 
 def repeat_note(repeats):

@@ -14,7 +14,7 @@ import time
 from .machine import machine_info
 from .report import render_markdown, summary_line
 from .scenarios import SCENARIOS, SERVERS, expected_seconds, scaled_args
-from .servers import Instance, Ports, context_switches, cpu_seconds, tail
+from .servers import Instance, Ports, context_switches, cpu_seconds, cpu_steal_ms, tail
 
 
 def log(msg):
@@ -96,13 +96,26 @@ class Runner:
     def rep_label(self, rep):
         return f" (repetition {rep}/{self.o.repeat})" if self.o.repeat > 1 else ""
 
-    def run_one(self, i, n, sc, server, rep=1):
+    def steal_excess(self, rec):
+        """Why a run lost too much of a core to the hypervisor (--max-steal), or None."""
+        limit = self.o.max_steal
+        wall = rec.get("bench_wall_s")
+        if not limit or not wall:
+            return None
+        worst = max((rec.get("runner_steal_ms") or {"-": 0}).items(), key=lambda kv: kv[1])
+        if worst[1] > limit / 100 * wall * 1000:
+            return f"steal {worst[1]} ms on {worst[0]} > {limit:g}% of {wall:.1f} s"
+        return None
+
+    def run_one(self, i, n, sc, server, rep=1, may_retry=False, attempt=1):
+        """One run; returns its record (None when dry). A run over --max-steal is marked "rejected"
+        when it may be retried, else "steal_over" (kept)."""
         args = scaled_args(sc, self.o.quick)
         tag = f"{i:02d}-{sc['name']}-{server}" + (f"-r{rep}" if self.o.repeat > 1 else "")
         inst = Instance(server, self)
         self.current = inst
         rec = {"type": "run", "scenario": sc["name"], "server": server, "repeat": rep, "mode": sc["mode"],
-               "transport": sc["transport"], "args": args, "quick": self.o.quick,
+               "transport": sc["transport"], "args": args, "quick": self.o.quick, "attempt": attempt,
                "pinned": f"server cpu {self.o.server_cpu}, client cpu {self.o.client_cpu}" if self.o.pin else None}
         what = f"{sc['name']} on {server}{self.rep_label(rep)}"
         t0 = time.monotonic()
@@ -125,6 +138,7 @@ class Runner:
             cpu0 = {role: cpu_seconds(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
             cs0 = {role: context_switches(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            st0 = cpu_steal_ms()
             b0 = time.monotonic()
             try:
                 p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=limit)
@@ -132,6 +146,8 @@ class Runner:
                 raise RuntimeError(f"firehose-bench did not finish within {limit:.0f} s; stderr: "
                                    f"{(e.stderr or b'')[-400:]!r}")
             rec["bench_wall_s"] = round(time.monotonic() - b0, 3)
+            st1 = cpu_steal_ms()
+            rec["runner_steal_ms"] = {c: st1[c] - st0[c] for c in st0 if c in st1}
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu1 = {role: cpu_seconds(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
             cs1 = {role: context_switches(pid) for role, pid in inst.pids.items() if isinstance(pid, int)}
@@ -159,6 +175,9 @@ class Runner:
                 raise RuntimeError(f"firehose-bench exit {p.returncode}"
                                    + ("" if isinstance(result, dict) else ", no JSON line") + f": {msg[:300]}")
             rec["result"] = result
+            excess = self.steal_excess(rec)
+            if excess:
+                rec["rejected" if may_retry else "steal_over"] = excess
             if not inst.alive():
                 rec["server_died"] = True
         except KeyboardInterrupt:
@@ -181,9 +200,11 @@ class Runner:
             rec["wall_s"] = round(time.monotonic() - t0, 3)
             if not self.dry:
                 self.record(rec)
-                log(f"[{i}/{n}] {what}: {summary_line(rec)} ({rec['wall_s']:.1f} s)")
+                log(f"[{i}/{n}] {what}: {summary_line(rec)} ({rec['wall_s']:.1f} s)"
+                    + (f"; rejected, again: {rec['rejected']}" if rec.get("rejected") else ""))
                 if rec.get("error") != "interrupted":
                     time.sleep(self.o.pause)
+        return None if self.dry else rec
 
     def run(self):
         runs = self.plan()
@@ -224,7 +245,11 @@ class Runner:
         interrupted = False
         try:
             for i, (sc, s, rep) in enumerate(runs, 1):
-                self.run_one(i, len(runs), sc, s, rep)
+                for attempt in range(self.o.steal_retries + 1):
+                    rec = self.run_one(i, len(runs), sc, s, rep, may_retry=attempt < self.o.steal_retries,
+                                       attempt=attempt + 1)
+                    if not rec.get("rejected"):
+                        break
         except KeyboardInterrupt:
             interrupted = True
             log("interrupted; writing what was measured")

@@ -91,11 +91,19 @@ def key_span(mode, runs):
 def pick_median(runs):
     """The median run of one (scenario, server) pair by its key metric, among the successful runs
     (else those with figures, else all); with an even count the worse of the two middle ones.
-    Returns a copy with "pair": how many runs, how many failed, the key metric's span over the pool."""
-    pool = [r for r in runs if succeeded(r)] or [r for r in runs if "result" in r] or runs
+    Runs marked "rejected" (re-run because the hypervisor stole too much of a core, --max-steal)
+    are left out of the choice and counted apart.
+    Returns a copy with "pair": how many runs, how many failed, the key metric's span over the pool,
+    and where some were rejected, how many and the span over every run with figures."""
+    rejected = [r for r in runs if r.get("rejected")]
+    kept = [r for r in runs if not r.get("rejected")] or runs
+    pool = [r for r in kept if succeeded(r)] or [r for r in kept if "result" in r] or kept
     rec = dict(sorted(pool, key=key_rank)[len(pool) // 2])
-    rec["pair"] = {"n": len(runs), "failed": sum(not succeeded(r) for r in runs),
+    rec["pair"] = {"n": len(kept), "failed": sum(not succeeded(r) for r in kept),
                    "span": key_span(rec["mode"], pool)}
+    if rejected:
+        rec["pair"]["rejected"] = len(rejected)
+        rec["pair"]["span_all"] = key_span(rec["mode"], [r for r in runs if succeeded(r)])
     return rec
 
 

@@ -66,3 +66,11 @@ def test_cpu_prefers_the_tools_measured_phase():
     assert total_cpu(rec) == 7.5
     assert total_cpu({"pids": {"server": 1}, "result": {"server_cpu_s": {"1": 3.0}}}) == 3.0
     assert total_cpu(None) is None
+
+
+def test_runs_rejected_for_steal_are_left_out_of_the_median_and_counted():
+    bad = dict(fanout(90.0), rejected="steal 300 ms on cpu0 > 1% of 11.0 s")
+    rec = pick_median([fanout(20.0), bad, fanout(22.0), fanout(21.0)])
+    assert rec["result"]["latency_ms"]["p99"] == 21.0
+    assert rec["pair"] == {"n": 3, "failed": 0, "span": "p99 20.0-22.0 ms", "rejected": 1,
+                           "span_all": "p99 20.0-90.0 ms"}
