@@ -148,6 +148,20 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
     }
 
     /// One priming message to every channel that still has a subscriber without one.
+    /// Where in the run the slow messages were: the message numbers (per channel, so in publish
+    /// order) cut in ten, and in each tenth how many had a slowest delivery over `threshold` µs (4x
+    /// the median message's). "9 0 0 ..." is a slow start; counts spread over all tenths are
+    /// stalls that can land anywhere, such as a core lost to the host.
+    static func slowByTenth(_ slowestByCounter: [UInt64], over threshold: UInt64) -> String {
+        let counters = slowestByCounter.count - 1
+        guard counters > 0, threshold > 0 else { return "" }
+        var tenths = [Int](repeating: 0, count: 10)
+        for counter in 1...counters where slowestByCounter[counter] > threshold {
+            tenths[min(9, (counter - 1) * 10 / counters)] += 1
+        }
+        return tenths.map(String.init).joined(separator: " ")
+    }
+
     private func prime() {
         var needed = Array(repeating: false, count: options.channels)
         for subscriber in subscribers where !ledger.primed[subscriber.index] { needed[subscriber.channel] = true }
@@ -339,6 +353,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         var slowest = LatencyHistogram()
         for micros in ledger.slowestByCounter.dropFirst() where micros > 0 { slowest.record(micros) }
         report.set("slowest_delivery_per_message_ms", BenchReport.latency(slowest))
+        report.set("slow_messages_by_tenth", Self.slowByTenth(ledger.slowestByCounter, over: 4 * slowest.percentile(0.5)))
         let deliverySeconds = Double(end &- publishStartedAt) / 1e6
         report.set("deliveries_per_s", publishStartedAt > 0 && deliverySeconds > 0 ? Double(ledger.unique) / deliverySeconds : 0)
         let publishSeconds = Double(lastAckAt &- publishStartedAt) / 1e6
