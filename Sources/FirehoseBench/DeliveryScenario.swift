@@ -147,7 +147,6 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         prime()
     }
 
-    /// One priming message to every channel that still has a subscriber without one.
     /// Where in the run the slow messages were: the message numbers (per channel, so in publish
     /// order) cut in ten, and in each tenth how many had a slowest delivery over `threshold` µs (4x
     /// the median message's). "9 0 0 ..." is a slow start; counts spread over all tenths are
@@ -162,6 +161,7 @@ final class DeliveryScenario: SubscriberHost, KeepAliveClientHost {
         return tenths.map(String.init).joined(separator: " ")
     }
 
+    /// One priming message to every channel that still has a subscriber without one.
     private func prime() {
         var needed = Array(repeating: false, count: options.channels)
         for subscriber in subscribers where !ledger.primed[subscriber.index] { needed[subscriber.channel] = true }
