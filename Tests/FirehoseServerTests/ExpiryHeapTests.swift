@@ -17,7 +17,7 @@ final class ExpiryHeapTests: XCTestCase {
     /// Empties the heap from the top, returning the names in the order they came out.
     private func drain(_ heap: inout ExpiryHeap) -> [String] {
         var names: [String] = []
-        while let first = heap.first {
+        while let first = heap.soonest() {
             names.append(first.name)
             heap.remove(first)
             XCTAssertEqual(first.heapIndex, -1, "\(first.name) forgets its place when removed")
@@ -83,7 +83,7 @@ final class ExpiryHeapTests: XCTestCase {
         heap.update(all[0])
         heap.remove(all[1])
         XCTAssertEqual(heap.count, 1)
-        XCTAssertTrue(heap.first === all[0])
+        XCTAssertTrue(heap.soonest() === all[0])
     }
 
     func testMatchesASortedModelUnderMixedOperations() {
@@ -105,13 +105,14 @@ final class ExpiryHeapTests: XCTestCase {
             let soonest = all.filter { inHeap.contains($0.name) }.map { $0.expiresAt ?? .infinity }.min()
             let placed = all.allSatisfy { ($0.heapIndex >= 0) == inHeap.contains($0.name) }
             // One report at the first divergence: every later step would repeat it.
-            guard heap.count == inHeap.count, placed, heap.first.map({ $0.expiresAt ?? .infinity }) == soonest else {
+            let top = heap.soonest()
+            guard heap.count == inHeap.count, placed, top.map({ $0.expiresAt ?? .infinity }) == soonest else {
                 return XCTFail("step \(step): count \(heap.count) vs \(inHeap.count), positions consistent: \(placed), "
-                               + "first \(String(describing: heap.first?.expiresAt)) vs soonest \(String(describing: soonest))")
+                               + "first \(String(describing: top?.expiresAt)) vs soonest \(String(describing: soonest))")
             }
         }
         var previous = -Double.infinity
-        while let first = heap.first {
+        while let first = heap.soonest() {
             let key = first.expiresAt ?? .infinity
             XCTAssertLessThanOrEqual(previous, key)
             previous = key

@@ -18,6 +18,8 @@ final class LocalChannel {
     var expiresAt: Double?
     /// Position in the backend's expiry heap, or -1.
     var heapIndex = -1
+    /// The deadline the heap placed this channel by: at most `expiresAt` (`ExpiryHeap`).
+    var heapKey = Double.infinity
 
     fileprivate var head: ChannelSubscription?
     fileprivate unowned(unsafe) var tail: ChannelSubscription?

@@ -117,7 +117,7 @@ final class MemoryBackend: ChannelBackend, LocalChannelOwner {
     private func sweep() {
         let now = EventLoop.now()
         var expired = 0
-        while let channel = expiries.first, let expiresAt = channel.expiresAt, expiresAt <= now {
+        while let channel = expiries.soonest(), let expiresAt = channel.expiresAt, expiresAt <= now {
             expire(channel)
             expired += 1
         }
