@@ -12,6 +12,12 @@ final class FirehoseFrameTests: XCTestCase {
             ("/q\"uote", "x", 9, #"{"channel":"/q\"uote","message":"x","last_sequence":9}"#),
             ("/n", "two\nlines", 12_345, #"{"channel":"/n","message":"two\nlines","last_sequence":12345}"#),
             ("", "x", 1, #"{"channel":"","message":"x","last_sequence":1}"#),
+            // The tail's digits are written in place, right to left: every length, up to the largest.
+            (nil, "x", 0, #"{"message":"x","last_sequence":0}"#),
+            (nil, "x", 9, #"{"message":"x","last_sequence":9}"#),
+            (nil, "x", 10, #"{"message":"x","last_sequence":10}"#),
+            (nil, "x", 100, #"{"message":"x","last_sequence":100}"#),
+            (nil, "x", Int.max, #"{"message":"x","last_sequence":9223372036854775807}"#),
         ]
         for test in cases {
             XCTAssertEqual(String(decoding: FirehoseFrame.encode(channel: test.channel, body: Array(test.body.utf8), sequence: test.sequence), as: UTF8.self),
