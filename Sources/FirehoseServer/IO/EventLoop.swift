@@ -25,6 +25,9 @@ public final class EventLoop: @unchecked Sendable {
     private var crossThreadJobs: [@Sendable () -> Void] = []
     private var deferred: [DeferredWork] = []
     private var deferredAhead: [DeferredWork] = []
+    /// The lists being run (`runDeferredWork`).
+    private var running: [DeferredWork] = []
+    private var runningAhead: [DeferredWork] = []
     private var deferScheduled = false
     /// One buffer for every socket read on this loop: a read is handled to completion before the next.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -105,12 +108,15 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runDeferredWork() {
         deferScheduled = false
-        let ahead = deferredAhead
-        deferredAhead.removeAll(keepingCapacity: true)
-        let work = deferred
-        deferred.removeAll(keepingCapacity: true)
-        for item in ahead { item.runDeferred() }
-        for item in work { item.runDeferred() }
+        // Each list is swapped with an empty spare rather than copied and emptied: emptying a
+        // list still shared with its copy allocated a new buffer every round. Work deferred while
+        // these run goes into the emptied lists, for the next round.
+        swap(&deferredAhead, &runningAhead)
+        swap(&deferred, &running)
+        for item in runningAhead { item.runDeferred() }
+        for item in running { item.runDeferred() }
+        runningAhead.removeAll(keepingCapacity: true)
+        running.removeAll(keepingCapacity: true)
     }
 
     /// Seconds on the monotonic clock, coarse (a few ms) and cheap: for timeouts and TTLs.

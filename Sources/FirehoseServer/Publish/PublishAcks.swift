@@ -17,6 +17,7 @@
 final class PublishAcks: DeferredWork {
     private unowned(unsafe) let loop: EventLoop
     private var waiting: [(connection: HTTPConnection, pending: PendingCompletion)] = []
+    private var answering: [(connection: HTTPConnection, pending: PendingCompletion)] = []
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -30,11 +31,11 @@ final class PublishAcks: DeferredWork {
     }
 
     func runDeferred() {
-        let batch = waiting
-        waiting.removeAll(keepingCapacity: true)
-        for (connection, pending) in batch where !pending.cancelled {
+        swap(&waiting, &answering)  // no copy of the list (see `EventLoop.runDeferredWork`)
+        for (connection, pending) in answering where !pending.cancelled {
             Self.answer(connection)
         }
+        answering.removeAll(keepingCapacity: true)
     }
 
     /// The `202` itself.
