@@ -74,6 +74,11 @@ def main():
     ap.add_argument("--steal-retries", type=int, default=2, metavar="K",
                     help="with --max-steal: re-run a pair's repetition at most K times; the last try is kept "
                          "(marked \"steal_over\") even when over (default %(default)s)")
+    ap.add_argument("--steal-wait", type=float, default=0.0, metavar="S",
+                    help="with --max-steal: before each run, wait (in 2 s samples, at most S seconds) until the "
+                         "steal on both cores is at most PCT%% of a sample, so that runs and their retries "
+                         "start outside the host's bursts; 0 = never (default %(default)s). The wait is "
+                         "recorded per run as quiet_wait_s")
     ap.add_argument("--dry-run", action="store_true", help="print every command instead of running it")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     ap.add_argument("--base-port", type=int, default=21000, help="first loopback port to use (default %(default)s)")
@@ -91,8 +96,8 @@ def main():
             ap.error(f"unknown feature {name!r}; choose from {','.join(FEATURES)}")
     if o.repeat < 1:
         ap.error("--repeat must be at least 1")
-    if not 0 <= o.max_steal <= 100 or o.steal_retries < 0:
-        ap.error("--max-steal must be 0-100 and --steal-retries at least 0")
+    if not 0 <= o.max_steal <= 100 or o.steal_retries < 0 or o.steal_wait < 0:
+        ap.error("--max-steal must be 0-100, --steal-retries and --steal-wait at least 0")
     if o.list:
         list_scenarios(o.repeat)
         return 0

@@ -107,6 +107,24 @@ class Runner:
             return f"steal {worst[1]} ms on {worst[0]} > {limit:g}% of {wall:.1f} s"
         return None
 
+    def wait_for_quiet(self):
+        """With --steal-wait: sleeps in 2 s samples until the hypervisor's steal on every core
+        was at most --max-steal percent of the sample (at most --steal-wait seconds); returns the
+        seconds waited. Steal comes in bursts on a busy host (seen here: 0.6% of a core for a
+        minute, then 14-60% for several), and a retry that starts inside the same burst loses as
+        much again."""
+        if not self.o.max_steal or not self.o.steal_wait or self.dry:
+            return 0.0
+        t0 = time.monotonic()
+        while True:
+            s0 = cpu_steal_ms()
+            time.sleep(2)
+            s1 = cpu_steal_ms()
+            worst = max((s1[c] - s0[c] for c in s0 if c in s1), default=0)
+            waited = time.monotonic() - t0
+            if worst <= self.o.max_steal / 100 * 2000 or waited >= self.o.steal_wait:
+                return round(waited, 1)
+
     def run_one(self, i, n, sc, server, rep=1, may_retry=False, attempt=1):
         """One run; returns its record (None when dry). A run over --max-steal is marked "rejected"
         when it may be retried, else "steal_over" (kept)."""
@@ -118,6 +136,7 @@ class Runner:
                "transport": sc["transport"], "args": args, "quick": self.o.quick, "attempt": attempt,
                "pinned": f"server cpu {self.o.server_cpu}, client cpu {self.o.client_cpu}" if self.o.pin else None}
         what = f"{sc['name']} on {server}{self.rep_label(rep)}"
+        rec["quiet_wait_s"] = self.wait_for_quiet()
         t0 = time.monotonic()
         if self.dry:
             print(f"# [{i}/{n}] {what}", flush=True)
