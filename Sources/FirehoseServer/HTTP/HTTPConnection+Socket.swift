@@ -39,6 +39,13 @@ extension HTTPConnection {
         setReading(true)
     }
 
+    /// This connection publishes: its reads go ahead of subscribers' (`EventLoop.lowPriorityBatch`),
+    /// so the next publish is read between slices of a fan-out's re-polls, not after all of them.
+    func prioritizeReads() {
+        guard !readsPrioritized, let readEvent else { return }
+        readsPrioritized = EventLoop.prioritize(readEvent)
+    }
+
     /// Before the socket closes or is handed over: no callback may reach this object afterwards.
     func stopSocketEvents() {
         if let readEvent { event_free(readEvent) }

@@ -44,6 +44,8 @@ final class HTTPConnection: SocketConnection, HTTPRequestParserDelegate, Deferre
     /// The socket's events (HTTPConnection+Socket.swift): our own read event, whether reading is
     /// on and paused for a full input, the output buffer's watch and whether libevent is writing.
     var readEvent: OpaquePointer?
+    /// Whether `readEvent` runs ahead of ordinary events (a publisher's, `prioritizeReads`).
+    var readsPrioritized = false
     var readingEnabled = false
     var inputFull = false
     var outputWatch: OpaquePointer?

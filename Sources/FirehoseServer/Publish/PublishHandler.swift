@@ -10,6 +10,7 @@ struct PublishHandler {
     static let acceptedKeepAlive = SharedBytes(ResponseHead(status: .accepted, contentLength: 0, headers: HTTPReplies.textPlain, keepAlive: true).encoded())
 
     func handle(_ request: HTTPRequest, on connection: HTTPConnection) {
+        connection.prioritizeReads()
         guard let channel = HTTPReplies.channel(of: request) else {
             HTTPReplies.invalidChannel(request, on: connection, context: context)
             return
