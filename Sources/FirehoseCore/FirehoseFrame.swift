@@ -25,23 +25,12 @@ public enum FirehoseFrame {
         } else {
             head = singleHead
         }
-        return (head, tail(sequence: sequence))
-    }
-
-    /// `","last_sequence":N}`, written in place into an array of its exact size: growing an
-    /// empty array cost about 800 instructions of every message (callgrind, `ws100ch`).
-    static func tail(sequence: Int) -> [UInt8] {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: an Int has at most 20 digits
-        let digitCount = withUnsafeMutableBytes(of: &digits) { JSONWriter.writeDecimal(sequence, endingAt: $0) }
-        let start = tailStart.count
-        var tail = [UInt8](repeating: UInt8(ascii: "}"), count: start + digitCount + 1)
-        tail.withUnsafeMutableBytes { out in
-            tailStart.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: start) }
-            withUnsafeBytes(of: &digits) {
-                (out.baseAddress! + start).copyMemory(from: $0.baseAddress! + (24 - digitCount), byteCount: digitCount)
-            }
-        }
-        return tail
+        var tail: [UInt8] = []
+        tail.reserveCapacity(40)
+        tail += tailStart
+        JSONWriter.appendDecimal(sequence, to: &tail)
+        tail.append(UInt8(ascii: "}"))
+        return (head, tail)
     }
 
     private static let singleHead = Array(#"{"message":""#.utf8)

@@ -101,23 +101,6 @@ public struct JSONWriter {
         }
     }
 
-    /// Writes `value` in decimal at the end of `buffer` (at least 20 bytes) and returns how
-    /// many bytes it took.
-    static func writeDecimal(_ value: Int, endingAt buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var magnitude = value.magnitude
-        var index = buffer.count
-        repeat {
-            index -= 1
-            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
-        if value < 0 {
-            index -= 1
-            buffer[index] = UInt8(ascii: "-")
-        }
-        return buffer.count - index
-    }
-
     public static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude

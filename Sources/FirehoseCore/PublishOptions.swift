@@ -28,15 +28,23 @@ public struct PublishOptions: Equatable, Sendable {
     /// read as the reference reads them; `outOfRange` then says whether the server accepts them.
     public init(header: (String) -> String?, defaultBufferSize: Int) {
         self.init(bufferSize: defaultBufferSize)
-        if let cacheControl = header("cache-control"), let maxAge = PublishOptions.maxAge(cacheControl) {
+        if let cacheControl = header(Self.cacheControlHeader), let maxAge = PublishOptions.maxAge(cacheControl) {
             ttl = maxAge
         }
-        if let size = header("x-firehose-buffer-size") {
+        if let size = header(Self.bufferSizeHeader) {
             bufferSize = LenientInteger.parse(size)
         }
-        persist = header("x-firehose-persist") == "true"
-        deprecated = header("x-firehose-deprecated") == "true"
+        persist = header(Self.persistHeader) == "true"
+        deprecated = header(Self.deprecatedHeader) == "true"
     }
+
+    /// The lowercase names of the headers `init(header:defaultBufferSize:)` reads: a request with
+    /// none of them gets `init(bufferSize:)`'s defaults.
+    public static let headerNames = [cacheControlHeader, bufferSizeHeader, persistHeader, deprecatedHeader]
+    private static let cacheControlHeader = "cache-control"
+    private static let bufferSizeHeader = "x-firehose-buffer-size"
+    private static let persistHeader = "x-firehose-persist"
+    private static let deprecatedHeader = "x-firehose-deprecated"
 
     /// Why these options cannot be stored, or `nil` when they can (spec EXT-14): a `max-age` above
     /// `maxTTL` (ignored, like every `max-age`, under persist) or an `X-Firehose-Buffer-Size`

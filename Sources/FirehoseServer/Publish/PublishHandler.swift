@@ -50,12 +50,11 @@ struct PublishHandler {
         }
     }
 
-    /// The headers `PublishOptions` reads.
+    /// The headers `PublishOptions` reads, as the parser keeps them.
+    private static let optionHeaders = PublishOptions.headerNames.compactMap { HTTPRequest.Header.named($0.utf8) }
+
     private static func isOption(_ header: HTTPRequest.Header) -> Bool {
-        switch header {
-        case .cacheControl, .bufferSize, .persist, .deprecated: true
-        default: false
-        }
+        optionHeaders.contains(header)
     }
 
     private func publish(channel: String, body: [UInt8], options: PublishOptions, on connection: HTTPConnection) {
