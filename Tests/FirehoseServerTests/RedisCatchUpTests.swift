@@ -144,6 +144,48 @@ final class RedisCatchUpTests: XCTestCase {
         XCTAssertEqual(server.onLoop { (server.server.context.backend as! RedisBackend).waitingForReads }, 0, "none left once they stopped")
     }
 
+    /// Read-script runs so far (publishes go by EVALSHA once the script is loaded).
+    private func evalCalls(_ client: RESPClient) throws -> Int {
+        guard let info = try client.command("INFO", "commandstats").text else { throw RESPClient.Failure.io("no INFO commandstats") }
+        guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_eval:") }) else { return 0 }
+        guard let calls = line.split(separator: ",").first?.split(separator: "=").last, let value = Int(calls) else {
+            throw RESPClient.Failure.io("unreadable: \(line)")
+        }
+        return value
+    }
+
+    /// A long-poll that re-polls level with the node's window after each answer waits on that
+    /// window: the window outlives the poll that emptied it, so the re-polls cost Redis no reads.
+    /// It is dropped once nobody has used it for `idleRetention`.
+    func testRepollsLevelWithTheWindowNeedNoRead() throws {
+        redis = try RedisProcess()
+        let server = try node(longPollTimeout: 2)
+        let client = try redis.client()
+        XCTAssertEqual(try server.publish("/level", "m1").status, 202)
+        let poll = try server.connect()
+        try poll.send(method: "GET", target: "/level?last_message_sequence=1")  // read once, then waits here
+        usleep(200_000)
+        let before = try evalCalls(client)
+        let publisher = try server.connect()
+        for i in 2...21 {
+            XCTAssertEqual(try server.publish("/level", "m\(i)", on: publisher).status, 202)
+            XCTAssertEqual(try poll.readResponse().text, #"{"message":"m\#(i)","last_sequence":\#(i)}"#)
+            try poll.send(method: "GET", target: "/level?last_message_sequence=\(i)")
+            let waiting = Date().addingTimeInterval(3)
+            while Date() < waiting, !server.onLoop({ (server.server.context.backend as! RedisBackend).channels["/level"]?.hasSubscribers == true }) {
+                usleep(1_000)
+            }
+        }
+        XCTAssertEqual(try evalCalls(client) - before, 0, "20 re-polls level with the window, no read")
+        // The last poll times out (2 s), then the idle window goes within `idleRetention` more.
+        XCTAssertEqual(try poll.readResponse().status, 204)
+        let backend = { server.onLoop { (server.server.context.backend as! RedisBackend).channelCount } }
+        XCTAssertEqual(backend(), 1, "kept after its last poll ended")
+        let deadline = Date().addingTimeInterval(RedisBackend.idleRetention + 3)
+        while Date() < deadline, backend() > 0 { usleep(50_000) }
+        XCTAssertEqual(backend(), 0, "dropped once idle")
+    }
+
     private func waitForHead(_ server: TestServer, _ status: Int) -> Bool {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {

@@ -123,7 +123,7 @@ extension PrometheusExposition {
         doc.gauge("firehose_waiting_long_polls", "Long-polls held waiting for a message.", context.longPollQueue.count)
         doc.gauge("firehose_subscriptions", "Live channel subscriptions on this node, by transport.",
                   label: "transport", transports.map { ($0.label, stats.subscriptions($0)) })
-        doc.gauge("firehose_channels", "Channels this node holds (Redis: with subscribers here).", context.backend.channelCount)
+        doc.gauge("firehose_channels", "Channels this node holds (Redis: with subscribers here, or had them in the last 5 s).", context.backend.channelCount)
         let buffered = administration?.bufferedTotals ?? (messages: 0, bytes: 0)
         doc.gauge("firehose_buffered_messages", "Messages held in this node's channel buffers.", buffered.messages)
         doc.gauge("firehose_buffered_bytes", "Body bytes held in this node's channel buffers.", buffered.bytes)
